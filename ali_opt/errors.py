@@ -1,0 +1,47 @@
+"""The one exception users see for bad input, and the checks that raise it."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sacred.utils import SacredError
+
+
+class ConfigError(SacredError, ValueError):
+    """Bad user input: one line naming the key, the value and what would be valid.
+
+    Subclasses Sacred's error so that a Sacred command line prints the message alone
+    (no traceback) and exits non-zero; subclasses ValueError for plain Python callers.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message, print_traceback=False)
+
+
+def check_choice(key: str, value, choices: Iterable[str]):
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r} is not valid; choose one of: {', '.join(choices)}")
+    return value
+
+
+def check_positive(key: str, value, *, integer: bool = False):
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        what = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"{key}={value!r} is not valid; it must be {what}")
+    return value
+
+
+def check_nonnegative(key: str, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{key}={value!r} is not valid; it must be a number >= 0")
+    return value
+
+
+def check_fraction(key: str, value, *, closed_low: bool = True):
+    """A value in [0, 1) (or (0, 1) with closed_low=False), as betas and EMA rates must be."""
+    low_ok = value >= 0 if closed_low else value > 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and value < 1):
+        interval = "[0, 1)" if closed_low else "(0, 1)"
+        raise ConfigError(f"{key}={value!r} is not valid; it must lie in {interval}")
+    return value

@@ -1,0 +1,62 @@
+"""Iterate averaging over any game optimizer: uniform (Polyak-Ruppert) or exponential moving average."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+from .base import GameOptimizer, Sample, StepReport
+
+
+class Averaged:
+    r"""Wraps a game optimizer and keeps an average of its iterates :math:`\theta_1, \theta_2, \dots`.
+
+    .. math::
+        \text{uniform:}\quad \bar\theta_t = \bar\theta_{t-1} + \tfrac{1}{t}(\theta_t - \bar\theta_{t-1}),
+        \qquad
+        \text{ema:}\quad \bar\theta_t = \beta\,\bar\theta_{t-1} + (1-\beta)\,\theta_t,\; \bar\theta_0 = \theta_0
+
+    Averaging the extragradient iterates is what gives the :math:`O(1/t)` rate for
+    monotone games (Nemirovski, 2004; Gidel et al., 2019). Only parameters are averaged;
+    buffers (BatchNorm statistics) stay those of the live model. Evaluate with the average
+    inside ``with optimizer.averaged_parameters():``.
+    """
+
+    def __init__(self, inner: GameOptimizer, kind: str, beta: float = 0.999):
+        self.inner = inner
+        self.kind = kind
+        self.beta = beta
+        self.count = 0
+        with torch.no_grad():
+            self.average = {player: [p.detach().clone() for p in params] for player, params in inner.params.items()}
+
+    def __getattr__(self, name):  # players, parameter_names, params, grad_evals, game ...
+        return getattr(self.inner, name)
+
+    def step(self, sample: Sample) -> StepReport:
+        report = self.inner.step(sample)
+        self.count += 1
+        weight = 1.0 / self.count if self.kind == "uniform" else 1.0 - self.beta
+        with torch.no_grad():
+            for player, params in self.inner.params.items():
+                torch._foreach_lerp_(self.average[player], params, weight)
+        return report
+
+    @contextmanager
+    def averaged_parameters(self) -> Iterator[None]:
+        """Temporarily load the averaged parameters into the game (restored on exit)."""
+        live = self.inner._copy_parameters()
+        self.inner._restore_parameters(self.average)
+        try:
+            yield
+        finally:
+            self.inner._restore_parameters(live)
+
+    def state_dict(self) -> dict:
+        return {"inner": self.inner.state_dict(), "average": self.average, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.inner.load_state_dict(state["inner"])
+        self.average = self.inner._to_device(state["average"])
+        self.count = int(state["count"])

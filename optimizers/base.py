@@ -1,0 +1,138 @@
+"""What every game optimizer shares: gradient evaluation, parameter updates, reports, state."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from ali_opt.game import Game, GameOutput
+
+
+class Rule(Protocol):
+    """A per-player update rule (see :mod:`optimizers.rules`)."""
+
+    def init(self, params: list[torch.Tensor]) -> dict: ...
+
+    def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]: ...
+
+
+@dataclass
+class StepReport:
+    """What one optimizer step saw at its pre-update point; tensors stay on the device (no sync).
+
+    For schemes that evaluate a player's gradient somewhere else (alternating: after the
+    opponent moved; past extragradient: at the extrapolated point), the gradient norms are
+    those of the gradient the step used, taken where the scheme took it.
+    """
+
+    losses: dict[str, torch.Tensor]
+    grad_norms: dict[str, torch.Tensor]
+    parameter_grad_norms: dict[str, torch.Tensor]
+    """Per player, the norm of each parameter's gradient, in ``GameOptimizer.parameter_names`` order."""
+    metrics: dict[str, torch.Tensor]
+    grad_evals: int
+    """Cumulative number of game evaluations with gradients (a forward pass and its backward passes)."""
+
+
+Sample = Callable[[], Any]
+"""Draws a fresh batch each time it is called."""
+
+
+class GameOptimizer:
+    """Base class of the game schemes: one ``step(sample)`` call is one full game step.
+
+    Subclasses implement ``step`` with the helpers below and name in ``scheme_state`` the
+    attributes they keep across steps.
+    """
+
+    def __init__(self, game: Game, rules: dict[str, Rule]):
+        self.game = game
+        self.rules = rules
+        named = game.player_parameters()
+        self.players = tuple(named)
+        self.parameter_names = {player: list(params) for player, params in named.items()}
+        self.params = {player: list(params.values()) for player, params in named.items()}
+        self.rule_states = {player: rules[player].init(self.params[player]) for player in self.players}
+        self.grad_evals = 0
+
+    def step(self, sample: Sample) -> StepReport:
+        raise NotImplementedError
+
+    # -- helpers for schemes -------------------------------------------------------------
+    def _evaluate(self, batch: Any, players: Iterable[str] | None = None):
+        """Evaluate the game on ``batch``; return its output and the gradient of each of
+        ``players`` (default: all) with respect to its own parameters."""
+        players = self.players if players is None else tuple(players)
+        output: GameOutput = self.game(batch)
+        grads = {}
+        for index, player in enumerate(players):
+            found = torch.autograd.grad(
+                output.losses[player], self.params[player],
+                retain_graph=index < len(players) - 1, allow_unused=True,
+            )
+            grads[player] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params[player])]
+        self.grad_evals += 1
+        return output, grads
+
+    def _directions(self, grads: dict[str, list[torch.Tensor]]) -> dict[str, list[torch.Tensor]]:
+        """Each player's step from its rule (this advances the rules' state)."""
+        return {
+            player: self.rules[player].direction(g, self.rule_states[player], self.params[player])
+            for player, g in grads.items()
+        }
+
+    @torch.no_grad()
+    def _add(self, steps: dict[str, list[torch.Tensor]]) -> None:
+        for player, step in steps.items():
+            torch._foreach_add_(self.params[player], step)
+
+    @torch.no_grad()
+    def _copy_parameters(self) -> dict[str, list[torch.Tensor]]:
+        return {player: torch._foreach_mul(params, 1.0) for player, params in self.params.items()}
+
+    @torch.no_grad()
+    def _restore_parameters(self, saved: dict[str, list[torch.Tensor]]) -> None:
+        for player, values in saved.items():
+            torch._foreach_copy_(self.params[player], values)
+
+    def _report(self, output: GameOutput, grads: dict[str, list[torch.Tensor]]) -> StepReport:
+        parameter_norms = {
+            player: torch.stack(torch._foreach_norm(g)) if g else torch.zeros(0) for player, g in grads.items()
+        }
+        return StepReport(
+            losses={player: loss.detach() for player, loss in output.losses.items()},
+            grad_norms={player: torch.linalg.vector_norm(norms) for player, norms in parameter_norms.items()},
+            parameter_grad_norms=parameter_norms,
+            metrics=dict(output.metrics),
+            grad_evals=self.grad_evals,
+        )
+
+    # -- state ---------------------------------------------------------------------------
+    def _to_device(self, value):
+        """``value`` with every tensor in it moved to the parameters' device (a loaded state may come from another)."""
+        device = next(self.game.parameters()).device
+        if isinstance(value, torch.Tensor):
+            return value.to(device)
+        if isinstance(value, list):
+            return [self._to_device(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._to_device(v) for k, v in value.items()}
+        return value
+
+    scheme_state: tuple[str, ...] = ()
+    """Names of the attributes that carry a scheme's state across steps (saved and loaded)."""
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue bit for bit (the parameters live in the game's own state)."""
+        scheme = {name: getattr(self, name) for name in self.scheme_state}
+        return {"grad_evals": self.grad_evals, "rules": self.rule_states, "scheme": scheme}
+
+    def load_state_dict(self, state: dict) -> None:
+        if set(state["rules"]) != set(self.players):
+            raise ValueError(f"optimizer state is for players {sorted(state['rules'])}, this game has {list(self.players)}")
+        self.grad_evals = int(state["grad_evals"])
+        self.rule_states = {player: self._to_device(state["rules"][player]) for player in self.players}
+        for name in self.scheme_state:
+            setattr(self, name, self._to_device(state["scheme"][name]))

@@ -1,0 +1,109 @@
+"""The game optimizers by name: a scheme composed with a per-player rule, built from a config.
+
+Adding an optimizer is one line in ``OPTIMIZERS`` (and, for a new scheme, one new file).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+
+from ali_opt.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive
+from ali_opt.game import Game
+
+from .alternating import Alternating
+from .averaging import Averaged
+from .base import GameOptimizer
+from .extragradient import Extragradient
+from .optimistic import Optimistic
+from .past_extragradient import PastExtragradient
+from .rules import SGD, Adam
+from .simultaneous import Simultaneous
+
+OPTIMIZERS = {
+    "gda": (Simultaneous, SGD),
+    "adam": (Simultaneous, Adam),
+    "alt_gda": (Alternating, SGD),
+    "alt_adam": (Alternating, Adam),
+    "extragradient": (Extragradient, SGD),
+    "extra_adam": (Extragradient, Adam),
+    "past_extragradient": (PastExtragradient, SGD),
+    "past_extra_adam": (PastExtragradient, Adam),
+    "optimistic": (Optimistic, SGD),
+    "optimistic_adam": (Optimistic, Adam),
+}
+
+AVERAGING = ("none", "uniform", "ema")
+
+DEFAULTS = {
+    "name": "adam",
+    "lr": 1e-4,  # a number, or {player: number} for per-player (two time-scale) rates
+    "betas": (0.9, 0.999),  # Adam rules only
+    "eps": 1e-8,  # Adam rules only
+    "momentum": 0.0,  # SGD rules only
+    "weight_decay": 0.0,
+    "d_steps": 1,  # alternating schemes only: steps of the first (discriminator-side) player
+    "resample": True,  # extragradient and alternating: fresh batch for each later evaluation
+    "average": "none",  # iterate averaging: none, uniform or ema
+    "ema_beta": 0.999,
+}
+"""Every key an optimizer config may hold; each optimizer uses the keys that apply to it."""
+
+_PER_PLAYER_CHECKS = {
+    "lr": check_positive,
+    "eps": check_positive,
+    "momentum": check_fraction,
+    "weight_decay": check_nonnegative,
+}
+
+
+def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> GameOptimizer | Averaged:
+    """The optimizer ``config["name"]`` for ``game``; missing keys take ``DEFAULTS``.
+
+    Raises :class:`ConfigError` naming the key (prefixed by ``key``) for any bad value.
+    """
+    config = validate_config(config, game.players, key)
+    scheme, rule = OPTIMIZERS[config["name"]]
+    rule_keys = [field.name for field in dataclasses.fields(rule)]
+    rules = {player: rule(**{k: _for_player(config[k], player) for k in rule_keys}) for player in game.players}
+    scheme_keys = [p.name for p in inspect.signature(scheme).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    optimizer = scheme(game, rules, **{k: config[k] for k in scheme_keys})
+    if config["average"] == "none":
+        return optimizer
+    return Averaged(optimizer, config["average"], config["ema_beta"])
+
+
+def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optimizer") -> dict:
+    """``config`` completed with ``DEFAULTS`` and checked; raises :class:`ConfigError` on the first bad key."""
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]} is not an optimizer option; valid options: {', '.join(DEFAULTS)}")
+    config = {**DEFAULTS, **config}
+    check_choice(f"{key}.name", config["name"], OPTIMIZERS)
+    for name, check in _PER_PLAYER_CHECKS.items():
+        value = config[name]
+        if isinstance(value, Mapping):
+            if set(value) != set(players):
+                raise ConfigError(
+                    f"{key}.{name}={dict(value)!r} is not valid; give one number, or one per player: {', '.join(players)}"
+                )
+            for player, player_value in value.items():
+                check(f"{key}.{name}.{player}", player_value)
+        else:
+            check(f"{key}.{name}", value)
+    betas = config["betas"]
+    if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+        raise ConfigError(f"{key}.betas={betas!r} is not valid; it must be a pair [beta1, beta2], each in [0, 1)")
+    for index, beta in enumerate(betas):
+        check_fraction(f"{key}.betas[{index}]", beta)
+    config["betas"] = tuple(betas)
+    check_positive(f"{key}.d_steps", config["d_steps"], integer=True)
+    if not isinstance(config["resample"], bool):
+        raise ConfigError(f"{key}.resample={config['resample']!r} is not valid; it must be true or false")
+    check_choice(f"{key}.average", config["average"], AVERAGING)
+    check_fraction(f"{key}.ema_beta", config["ema_beta"], closed_low=False)
+    return config
+
+
+def _for_player(value, player: str):
+    return value[player] if isinstance(value, Mapping) else value

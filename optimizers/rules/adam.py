@@ -1,0 +1,50 @@
+"""Adam (Kingma & Ba, 2015) with optional L2 weight decay."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Adam:
+    r"""Adam step, with the bias corrections of Kingma & Ba (2015, Algorithm 1).
+
+    .. math::
+        g \leftarrow g + \lambda\theta,\quad
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g,\quad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,\\
+        u_t = -\eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon}
+
+    ``direction`` returns :math:`u_t`, the step to add to the parameters. Matches
+    ``torch.optim.Adam`` (``amsgrad=False``, coupled weight decay) to rounding.
+    """
+
+    lr: float
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+    def init(self, params: list[torch.Tensor]) -> dict:
+        return {
+            "step": 0,
+            "exp_avg": [torch.zeros_like(p) for p in params],
+            "exp_avg_sq": [torch.zeros_like(p) for p in params],
+        }
+
+    def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
+        beta1, beta2 = self.betas
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        state["step"] += 1
+        step = state["step"]
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sq, beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
+        denominator = torch._foreach_sqrt(exp_avg_sq)
+        torch._foreach_div_(denominator, (1 - beta2**step) ** 0.5)
+        torch._foreach_add_(denominator, self.eps)
+        steps = torch._foreach_div(exp_avg, denominator)
+        torch._foreach_mul_(steps, -self.lr / (1 - beta1**step))
+        return steps

@@ -1,0 +1,40 @@
+"""Stochastic gradient descent with optional heavy-ball momentum and L2 weight decay."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class SGD:
+    r"""SGD step, as ``torch.optim.SGD`` (dampening 0, no Nesterov) defines it.
+
+    .. math::
+        g \leftarrow g + \lambda \theta, \qquad
+        b \leftarrow \mu b + g \;(b_0 = g), \qquad
+        u = -\eta\, b \quad (u = -\eta g \text{ when } \mu = 0)
+
+    with learning rate :math:`\eta` (``lr``), momentum :math:`\mu` and weight decay
+    :math:`\lambda`. ``direction`` returns the step :math:`u` to add to the parameters.
+    """
+
+    lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def init(self, params: list[torch.Tensor]) -> dict:
+        return {"momentum_buffer": []} if self.momentum else {}
+
+    def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        if self.momentum:
+            buffers = state["momentum_buffer"]
+            if buffers:
+                torch._foreach_mul_(buffers, self.momentum)
+                torch._foreach_add_(buffers, grads)
+            else:
+                buffers.extend(torch._foreach_mul(grads, 1.0))
+            grads = buffers
+        return torch._foreach_mul(grads, -self.lr)
