@@ -1,0 +1,103 @@
+r"""The ALI game (Dumoulin et al., 2016; Donahue et al., 2016 call it BiGAN).
+
+Two players. The generator side ``g`` owns the encoder :math:`G_z(x)` (stochastic:
+:math:`z = \mu(x) + \sigma(x)\,\epsilon`) and the decoder :math:`G_x(z)`; the
+discriminator ``d`` owns :math:`D(x, z)`, a logit. With :math:`s` the softplus,
+real pairs :math:`(x, G_z(x))` and generated pairs :math:`(G_x(z), z)`, :math:`z\sim N(0, I)`:
+
+.. math::
+    \ell_d = \mathbb{E}\, s(-D(x, G_z(x))) + \mathbb{E}\, s(D(G_x(z), z)), \qquad
+    \ell_g = \mathbb{E}\, s(D(x, G_z(x))) + \mathbb{E}\, s(-D(G_x(z), z))
+
+(``loss="non_saturating"``: the labels swapped, as in the original code) or
+:math:`\ell_g = -\ell_d` (``loss="minimax"``, the saturating form). At the equilibrium
+:math:`D \equiv 1/2` and :math:`\ell_d = 2\log 2`. Real and generated pairs go through the
+discriminator together in one pass.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import check_choice
+from .game import Game, GameOutput
+
+LOSSES = ("non_saturating", "minimax")
+EQUILIBRIUM_LOSS = 2 * torch.log(torch.tensor(2.0)).item()
+
+
+class ALIGame(Game):
+    """ALI as a two-player game; the batch is a float tensor of data in the decoder's range."""
+
+    players = ("d", "g")
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        discriminator: nn.Module,
+        latent_shape: tuple[int, ...],
+        loss: str = "non_saturating",
+        autocast_dtype: torch.dtype | None = None,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.latent_shape = tuple(latent_shape)
+        self.loss = check_choice("loss", loss, LOSSES)
+        self.autocast_dtype = autocast_dtype
+
+    def player_of(self, parameter_name: str) -> str:
+        return "d" if parameter_name.startswith("discriminator.") else "g"
+
+    def _autocast(self, device: torch.device):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's mean and log standard deviation of z given x."""
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> GameOutput:
+        n = x.shape[0]
+        with self._autocast(x.device):
+            mu, log_sigma = self.encoder(x)
+            sigma = log_sigma.exp()
+            z_hat = mu + sigma * torch.randn_like(mu)
+            z = torch.randn((n, *self.latent_shape), device=x.device, dtype=mu.dtype)
+            x_tilde = self.decoder(z)
+            logits = self.discriminator(torch.cat([x.to(x_tilde.dtype), x_tilde]), torch.cat([z_hat, z])).float()
+        real, fake = logits[:n], logits[n:]
+        loss_d = F.softplus(-real).mean() + F.softplus(fake).mean()
+        if self.loss == "non_saturating":
+            loss_g = F.softplus(real).mean() + F.softplus(-fake).mean()
+        else:
+            loss_g = -loss_d
+        with torch.no_grad():
+            mu32, sigma32 = mu.float(), sigma.float()
+            metrics = {
+                "d_real": torch.sigmoid(real).mean(),
+                "d_fake": torch.sigmoid(fake).mean(),
+                "mu_mean": mu32.mean(),
+                "mu_std": mu32.std(),
+                "sigma_mean": sigma32.mean(),
+                "sigma_min": sigma32.min(),
+            }
+        return GameOutput({"d": loss_d, "g": loss_g}, metrics)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        r""":math:`G_x(\mu(x))`: the decoder applied to the encoder's mean (deterministic)."""
+        with self._autocast(x.device):
+            mu, _ = self.encoder(x)
+            return self.decoder(mu).float()
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        with self._autocast(z.device):
+            return self.decoder(z).float()

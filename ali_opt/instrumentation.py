@@ -1,0 +1,43 @@
+"""Turning an optimizer's step report into the scalars a run logs (one host transfer per log)."""
+from __future__ import annotations
+
+import torch
+
+from optimizers import StepReport
+
+
+class StepScalars:
+    """Builds the logged scalars of a step report for a game with players ``d`` and ``g``.
+
+    Names (a stable contract read by plots and users): ``loss_<player>``, ``loss_gap``
+    (``loss_g - loss_d``), ``grad_norm_<player>``, ``grad_norm_<module>`` for each top-level
+    module (``encoder``, ``decoder``, ``discriminator``), every metric the game reports
+    (``d_real``, ``d_fake``, ``mu_mean``, ...), and ``grad_evals``.
+    """
+
+    def __init__(self, parameter_names: dict[str, list[str]]):
+        self.module_members: dict[str, dict[str, list[int]]] = {}
+        for player, names in parameter_names.items():
+            for index, name in enumerate(names):
+                module = name.split(".", 1)[0]
+                self.module_members.setdefault(module, {}).setdefault(player, []).append(index)
+
+    def __call__(self, report: StepReport) -> dict[str, float]:
+        values = {f"loss_{player}": loss for player, loss in report.losses.items()}
+        values["loss_gap"] = report.losses["g"] - report.losses["d"]
+        values.update({f"grad_norm_{player}": norm for player, norm in report.grad_norms.items()})
+        for module, members in self.module_members.items():
+            squares = [report.parameter_grad_norms[player][indices].square().sum()
+                       for player, indices in members.items() if player in report.parameter_grad_norms]
+            values[f"grad_norm_{module}"] = torch.stack(squares).sum().sqrt()
+        values.update(report.metrics)
+        names = list(values)
+        numbers = torch.stack([values[name].detach().float().reshape(()) for name in names]).tolist()
+        scalars = dict(zip(names, numbers))
+        scalars["grad_evals"] = report.grad_evals
+        return scalars
+
+
+def all_finite(report: StepReport) -> torch.Tensor:
+    """A 0-d bool tensor on the device: every loss and gradient norm is finite (no sync)."""
+    return torch.isfinite(torch.stack([*report.losses.values(), *report.grad_norms.values()])).all()

@@ -1,0 +1,1 @@
+"""Figures: image grids of runs, curves of studies, toy-game pictures."""

@@ -1,0 +1,181 @@
+"""The ALI training loop: steps, logging, evaluation, checkpoints, divergence and resume.
+
+One call of :func:`train` is one run. It logs through a ``log(name, value, step)``
+callable (Sacred's ``log_scalar``) and hands figure files to ``add_artifact``. Steps are
+counted from 1: the scalars logged at step ``t`` describe the ``t``-th optimizer step.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from optimizers import Averaged, GameOptimizer, build_optimizer
+
+from .ali import ALIGame
+from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
+from .data import Dataset, load_dataset
+from .devices import resolve_device
+from .errors import ConfigError
+from .evaluation import reconstruction_mse, write_image_figures
+from .instrumentation import StepScalars, all_finite
+from .interrupts import stop_requests
+from .models import build_models
+from .rng import capture_rng_state, restore_rng_state
+from .stopwatch import Stopwatch
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+
+TRAJECTORY_KEYS = ("model", "width", "loss", "data.name", "optimizer", "batch_size", "precision", "seed")
+"""Config keys a resumed run must share with the run it continues."""
+
+Log = Callable[[str, float, int], None]
+
+
+@dataclass
+class RunParts:
+    device: torch.device
+    dataset: Dataset
+    game: ALIGame
+    optimizer: GameOptimizer | Averaged
+    batch_generator: torch.Generator
+
+
+def build_run(config: dict) -> RunParts:
+    """Device, data, models, game and optimizer of a run, seeded from ``config["seed"]``."""
+    device = resolve_device(config["device"])
+    data = config["data"]
+    dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
+                           download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"])
+    torch.manual_seed(config["seed"])
+    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_mean)
+    if tuple(dataset.train.shape[1:]) != tuple(models.data_shape):
+        raise ConfigError(f"model={config['model']!r} takes data of shape {tuple(models.data_shape)}, but "
+                          f"data.name={data['name']!r} holds {tuple(dataset.train.shape[1:])}; pick a matching model")
+    game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,
+                   loss=config["loss"], autocast_dtype=PRECISIONS[config["precision"]]).to(device)
+    optimizer = build_optimizer(game, config["optimizer"])
+    batch_generator = torch.Generator(device=device).manual_seed(config["seed"])
+    return RunParts(device, dataset, game, optimizer, batch_generator)
+
+
+def train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None] = lambda path: None) -> dict:
+    """Train ALI as ``config`` says; return the run's result (``diverged_at`` is None or a step)."""
+    config = json.loads(json.dumps(config))  # plain dicts and lists, as a checkpoint must hold
+    parts = build_run(config)
+    game, optimizer, dataset = parts.game, parts.optimizer, parts.dataset
+    start, stopwatch, best_mse = 0, Stopwatch(), float("inf")
+    if config["resume"]:
+        checkpoint = load_checkpoint(config["resume"])
+        _check_resumable(checkpoint["config"], config)
+        game.load_state_dict(checkpoint["game"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        restore_rng_state(checkpoint["rng"], parts.batch_generator)
+        start, best_mse = checkpoint["step"], checkpoint["best_recon_mse"]
+        stopwatch = Stopwatch(*checkpoint["elapsed"])
+
+    latest = {}
+
+    def sample() -> torch.Tensor:
+        latest["batch"] = dataset.sample(config["batch_size"], parts.batch_generator)
+        return latest["batch"]
+
+    def checkpoint(step: int) -> None:
+        if run_dir is not None:
+            save_checkpoint(run_dir / FILENAME, {
+                "config": config, "step": step, "game": game.state_dict(), "optimizer": optimizer.state_dict(),
+                "rng": capture_rng_state(parts.batch_generator), "elapsed": stopwatch.elapsed(),
+                "best_recon_mse": best_mse,
+            })
+
+    def evaluate(step: int) -> float:
+        averaged = optimizer.averaged_parameters() if isinstance(optimizer, Averaged) else contextlib.nullcontext()
+        with averaged:
+            mse = reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"]))
+            log("recon_mse", mse, step)
+            log("recon_mse_train", reconstruction_mse(game, [latest["batch"]]), step)
+            if config["figures_every_eval"]:
+                _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
+        return mse
+
+    scalars_of = StepScalars(optimizer.parameter_names)
+    first_bad_step = torch.tensor(-1, device=parts.device)
+    diverged_at, step = None, start
+    progress = tqdm(total=config["steps"], initial=start, desc=config["optimizer"]["name"], unit="step",
+                    disable=not config["progress"], mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
+    with progress, stop_requests() as stop_requested:
+        for step in range(start + 1, config["steps"] + 1):
+            report = optimizer.step(sample)
+            first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report), step, first_bad_step)
+            progress.update()
+            logging = step % config["log_every"] == 0 or step == config["steps"]
+            evaluating = step % config["eval_every"] == 0 or step == config["steps"]
+            saving = step % config["checkpoint_every"] == 0 or step == config["steps"] or stop_requested()
+            if not (logging or evaluating or saving):
+                continue
+            _synchronize(parts.device)
+            wall, cpu = stopwatch.elapsed()
+            with stopwatch.paused():
+                if first_bad_step.item() >= 0:
+                    diverged_at = int(first_bad_step)
+                    break
+                if logging:
+                    scalars = scalars_of(report)
+                    for name, value in {**scalars, "wall_time": wall, "cpu_time": cpu}.items():
+                        log(name, value, step)
+                    progress.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
+                                         mse=f"{best_mse:.4f}", refresh=False)
+                if evaluating:
+                    best_mse = min(best_mse, evaluate(step))
+                if saving:
+                    checkpoint(step)
+            if stop_requested():
+                raise KeyboardInterrupt(f"stopped by a signal after step {step}; resume with resume={run_dir}")
+    if diverged_at is None:
+        _write_figures(game, dataset, "", add_artifact)
+    wall, cpu = stopwatch.elapsed()
+    return {"steps": step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
+            "best_recon_mse": best_mse if best_mse < float("inf") else None, "grad_evals": optimizer.grad_evals,
+            "wall_time": wall, "cpu_time": cpu}
+
+
+def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: Callable[[Path], None]) -> None:
+    """Image figures handed to ``add_artifact`` (observers copy them; the temporary files go)."""
+    if dataset.pixel_mean is None:
+        return
+    heldout = next(dataset.heldout_batches(100), None)
+    if heldout is None:
+        heldout = dataset.sample(100, torch.Generator(dataset.train.device).manual_seed(0))
+    with tempfile.TemporaryDirectory() as folder:
+        for path in write_image_figures(game, heldout, Path(folder), prefix):
+            add_artifact(path)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _flatten(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "optimizer":
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_resumable(saved: dict, config: dict) -> None:
+    saved_flat, flat = _flatten(saved), _flatten(config)
+    for key in TRAJECTORY_KEYS:
+        if saved_flat.get(key) != flat.get(key):
+            raise ConfigError(f"resume={config['resume']!r}: the checkpoint was trained with {key}={saved_flat.get(key)!r} "
+                              f"but this run has {key}={flat.get(key)!r}; a resumed run keeps {', '.join(TRAJECTORY_KEYS)}")

@@ -1,0 +1,236 @@
+"""What one training step costs: every optimizer against a hand-written PyTorch ALI step.
+
+    python -m studies.bench_step                       # cifar32, widths 1 and 0.25, batch 100, fp32 and bf16
+    python -m studies.bench_step --widths 0.25 --precisions fp32 --repeats 5 --json bench.json
+
+In one process, on the same model, batch and device, each variant runs ``--warmup``
+untimed steps and then ``--repeats`` rounds of ``--steps`` timed steps, the variants
+interleaved round by round so that machine noise hits them alike. Reported: the median
+seconds per step, ratios (toolkit ``adam`` over the hand-written reference; every other
+optimizer over ``adam``), the share of a step spent drawing the batch, the step's FLOPs
+(``torch.utils.flop_counter``) as GFLOP/s beside the measured matmul peak, and the peak
+memory of a step per optimizer (CPU: peak RSS growth; CUDA: max allocated).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+import ali_opt  # noqa: F401
+from ali_opt.ali import ALIGame
+from ali_opt.data import Dataset
+from ali_opt.devices import resolve_device
+from ali_opt.models import build_models
+from ali_opt.training import PRECISIONS
+from optimizers import build_optimizer
+
+OPTIMIZER_NAMES = ("adam", "alt_adam", "extra_adam", "past_extra_adam", "optimistic_adam")
+TARGETS = {"adam": ("reference", 1.03), "extra_adam": ("adam", 2.05), "past_extra_adam": ("adam", 1.05),
+           "optimistic_adam": ("adam", 1.05)}
+
+
+def reference_step(models, optimizers: tuple[torch.optim.Adam, torch.optim.Adam], x: torch.Tensor,
+                   autocast_dtype: torch.dtype | None) -> None:
+    """ALI's simultaneous Adam step written out by hand: plain autograd and ``torch.optim.Adam``."""
+    encoder, decoder, discriminator = models.encoder, models.decoder, models.discriminator
+    with torch.autocast(x.device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        mean, log_std = encoder(x)
+        encoded = mean + torch.randn_like(mean) * log_std.exp()
+        prior = torch.randn_like(mean)
+        decoded = decoder(prior)
+        scores = discriminator(torch.cat([x.to(decoded.dtype), decoded]), torch.cat([encoded, prior])).float()
+    on_real, on_fake = scores.chunk(2)
+    discriminator_loss = F.softplus(-on_real).mean() + F.softplus(on_fake).mean()
+    generator_loss = F.softplus(on_real).mean() + F.softplus(-on_fake).mean()
+    d_params = list(discriminator.parameters())
+    g_params = [*encoder.parameters(), *decoder.parameters()]
+    for p, g in zip(d_params, torch.autograd.grad(discriminator_loss, d_params, retain_graph=True)):
+        p.grad = g
+    for p, g in zip(g_params, torch.autograd.grad(generator_loss, g_params)):
+        p.grad = g
+    for optimizer in optimizers:
+        optimizer.step()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_memory_reset(device: torch.device) -> float:
+    """Reset the peak-memory counter; return the current level in MiB."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device) / 2**20
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM to the current RSS
+    return _proc_status("VmRSS")
+
+
+def peak_memory(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return _proc_status("VmHWM")
+
+
+def _proc_status(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of a square matmul: the machine's practical arithmetic ceiling."""
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
+    best = float("inf")
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def build_variants(width: float, batch: int, precision: str, device: torch.device, channels_last: bool):
+    """Each variant: a fresh model on the same seed and a function doing one step."""
+    data = torch.randint(0, 256, (2000, 3, 32, 32), dtype=torch.uint8, device=device)
+    dataset = Dataset(name="bench", train=data, heldout=data[:0])
+    generator = torch.Generator(device).manual_seed(0)
+    autocast_dtype = PRECISIONS[precision]
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def sample() -> torch.Tensor:
+        return dataset.sample(batch, generator).contiguous(memory_format=memory_format)
+
+    def models():
+        torch.manual_seed(0)
+        built = build_models("cifar32", width=width, pixel_mean=0.45)
+        for module in (built.encoder, built.decoder, built.discriminator):
+            module.to(device, memory_format=memory_format)
+        return built
+
+    variants: dict[str, Callable[[], None]] = {}
+    reference_models = models()
+    reference_optimizers = tuple(torch.optim.Adam(params, lr=1e-4, betas=(0.5, 0.999), foreach=True) for params in (
+        reference_models.discriminator.parameters(),
+        [*reference_models.encoder.parameters(), *reference_models.decoder.parameters()]))
+    variants["reference"] = lambda: reference_step(reference_models, reference_optimizers, sample(), autocast_dtype)
+    for name in OPTIMIZER_NAMES:
+        built = models()
+        game = ALIGame(built.encoder, built.decoder, built.discriminator, built.latent_shape, autocast_dtype=autocast_dtype)
+        optimizer = build_optimizer(game, {"name": name, "lr": 1e-4, "betas": (0.5, 0.999)})
+        variants[name] = lambda optimizer=optimizer: optimizer.step(sample)
+    variants["draw batch"] = sample
+    return variants, game
+
+
+def time_variants(variants: dict, device: torch.device, warmup: int, repeats: int, steps: int) -> dict[str, float]:
+    for step in variants.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, step in variants.items():
+            synchronize(device)
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            synchronize(device)
+            times[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def memory_per_variant(variants: dict, device: torch.device) -> dict[str, float]:
+    """Peak memory growth (MiB) over one step of each variant, after its warm-up."""
+    growth = {}
+    for name, step in variants.items():
+        before = peak_memory_reset(device)
+        step()
+        synchronize(device)
+        growth[name] = peak_memory(device) - before
+    return growth
+
+
+def step_flops(game: ALIGame, batch: int, device: torch.device) -> int:
+    """FLOPs of one simultaneous step's forward and backward passes."""
+    x = torch.rand(batch, 3, 32, 32, device=device)
+    optimizer = build_optimizer(game, {"name": "adam"})
+    with FlopCounterMode(display=False) as counter:
+        optimizer.step(lambda: x)
+    return counter.get_total_flops()
+
+
+def benchmark(width: float, batch: int, precision: str, device: torch.device, args) -> dict:
+    variants, game = build_variants(width, batch, precision, device, args.channels_last)
+    seconds = time_variants(variants, device, args.warmup, args.repeats, args.steps)
+    flops = step_flops(game, batch, device)
+    result = {
+        "model": "cifar32", "width": width, "batch": batch, "precision": precision, "device": str(device),
+        "channels_last": args.channels_last, "seconds_per_step": seconds,
+        "ratios": {name: seconds[name] / seconds[base] for name, (base, _) in TARGETS.items()},
+        "ratio_alt_adam": seconds["alt_adam"] / seconds["adam"],
+        "draw_batch_share": seconds["draw batch"] / seconds["adam"],
+        "gflop_per_step": flops / 1e9, "gflops": flops / 1e9 / seconds["adam"],
+        "peak_memory_mib": memory_per_variant({k: v for k, v in variants.items() if k != "draw batch"}, device),
+    }
+    return result
+
+
+def print_table(results: list[dict], peaks: dict[str, float]) -> None:
+    print(f"matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    header = "| width | precision | reference s | adam s | adam/ref | extra/adam | past_extra/adam | optimistic/adam | alt/adam | batch draw | GFLOP/step | GFLOP/s |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in results:
+        s, q = r["seconds_per_step"], r["ratios"]
+        print(f"| {r['width']} | {r['precision']} | {s['reference']:.3f} | {s['adam']:.3f} | {q['adam']:.3f} | "
+              f"{q['extra_adam']:.3f} | {q['past_extra_adam']:.3f} | {q['optimistic_adam']:.3f} | "
+              f"{r['ratio_alt_adam']:.3f} | {100 * r['draw_batch_share']:.2f}% | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} |")
+    print("\npeak memory growth of one step (MiB):")
+    for r in results:
+        print(f"  width {r['width']} {r['precision']}: " +
+              ", ".join(f"{k} {v:.0f}" for k, v in r["peak_memory_mib"].items()))
+    for r in results:
+        for name, (base, target) in TARGETS.items():
+            verdict = "ok" if r["ratios"][name] <= target else "OVER TARGET"
+            print(f"  width {r['width']} {r['precision']}: {name}/{base} = {r['ratios'][name]:.3f} "
+                  f"(target <= {target}) {verdict}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--widths", default="1,0.25", help="comma-separated model widths")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per repeat")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    precisions = args.precisions.split(",")
+    for precision in precisions:
+        if precision not in PRECISIONS:
+            parser.error(f"--precisions: {precision!r} is not one of {', '.join(PRECISIONS)}")
+    peaks = {p: matmul_peak(device, PRECISIONS[p] or torch.float32) for p in precisions}
+    results = [benchmark(float(width), args.batch, precision, device, args)
+               for width in args.widths.split(",") for precision in precisions]
+    print_table(results, peaks)
+    if args.json:
+        args.json.write_text(json.dumps({"matmul_peak_gflops": peaks, "torch": torch.__version__,
+                                         "threads": torch.get_num_threads(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

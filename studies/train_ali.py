@@ -1,0 +1,125 @@
+"""Train ALI with any game optimizer: one Sacred run per call.
+
+    python -m studies.train_ali with data.root=../shared/data quick extra_adam
+    python -m studies.train_ali with optimizer.name=optimistic_adam 'optimizer.lr={"d": 1e-4, "g": 5e-4}'
+    python -m studies.train_ali with resume=runs/train_ali/3 steps=20000
+
+Every optimizer name is also a named config (``with extra_adam``); ``quick`` is a
+quarter-width model for a CPU. Runs are recorded in ``output`` (a FileStorageObserver
+folder: config.json, run.json, metrics.json, checkpoint.pt, figures); add any other
+Sacred observer with Sacred's own flags (``-m``, ``-F``, ...).
+"""
+from __future__ import annotations
+
+import ali_opt  # noqa: F401  (quiets Sacred's import warning)
+from pathlib import Path
+
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
+
+from ali_opt.ali import LOSSES
+from ali_opt.checkpoint import checkpoint_path
+from ali_opt.data import DATASETS
+from ali_opt.devices import resolve_device
+from ali_opt.errors import ConfigError, check_choice, check_positive
+from ali_opt.models import MODELS
+from ali_opt.sacred_setup import observe_config_folder
+from ali_opt.training import PRECISIONS, train
+from optimizers import DEFAULTS, OPTIMIZERS, validate_config
+
+ex = Experiment("train_ali", save_git_info=False)
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+observe_config_folder(ex, "output")
+
+
+def training_defaults():
+    """Every key of a training run (shared by the studies that train ALI)."""
+    model = "cifar32"  # cifar32, svhn32, celeba64, mlp
+    width = 1.0  # scales every hidden channel count (0.25: a CPU-sized model)
+    loss = "non_saturating"  # or minimax
+    data = {"name": "cifar10", "root": "data", "heldout": 1000, "download": True, "verify_checksum": True}
+    optimizer = dict(DEFAULTS, name="adam", lr={"d": 1e-4, "g": 1e-4}, betas=[0.5, 0.999])  # the paper's Adam
+    batch_size = 100
+    steps = 10000
+    log_every = 10
+    eval_every = 500
+    eval_batch_size = 500
+    checkpoint_every = 1000
+    seed = 0
+    device = "auto"  # auto, cpu, cuda, cuda:N
+    precision = "fp32"  # fp32, or bf16 autocast
+    resume = ""  # a run folder (or checkpoint file) to continue
+    output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
+    figures_every_eval = False
+    progress = True
+
+
+def quick():
+    """A quarter-width model and a few hundred steps: minutes on a laptop CPU."""
+    width = 0.25
+    steps = 300
+    batch_size = 64
+    log_every = 5
+    eval_every = 50
+    eval_batch_size = 250
+    checkpoint_every = 100
+    data = {"heldout": 500}
+
+
+def add_training_configs(experiment: Experiment) -> None:
+    """The training defaults, ``quick`` and one named config per optimizer name."""
+    experiment.config(training_defaults)
+    experiment.named_config(quick)
+    for name in OPTIMIZERS:
+        experiment.add_named_config(name, {"optimizer": {"name": name}})
+
+
+add_training_configs(ex)
+
+
+@ex.config_hook
+def validate(config, command_name, logger):
+    check_training_config(config)
+    return {}
+
+
+def check_training_config(config: dict) -> None:
+    """Raise :class:`ConfigError` for the first bad value of a training config."""
+    check_choice("model", config["model"], MODELS)
+    check_positive("width", config["width"])
+    check_choice("loss", config["loss"], LOSSES)
+    data = config["data"]
+    check_choice("data.name", data["name"], DATASETS)
+    if isinstance(data["heldout"], bool) or not isinstance(data["heldout"], int) or data["heldout"] < 0:
+        raise ConfigError(f"data.heldout={data['heldout']!r} is not valid; it must be an integer >= 0")
+    validate_config(config["optimizer"], ("d", "g"))
+    for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
+        check_positive(key, config[key], integer=True)
+    resolve_device(config["device"])
+    check_choice("precision", config["precision"], PRECISIONS)
+    if config["resume"] and not checkpoint_path(config["resume"]).is_file():
+        raise ConfigError(f"resume={config['resume']!r}: no checkpoint at {checkpoint_path(config['resume'])}; "
+                          "give the folder of a run that wrote one")
+
+
+def file_observer_folder(run) -> Path | None:
+    """The folder of the run's FileStorageObserver, where its checkpoints go; None without one."""
+    folders = [Path(o.dir) for o in run.observers if isinstance(o, FileStorageObserver)]
+    return folders[0] if folders else None
+
+
+@ex.main
+def main(_config, _run, _log):
+    run_dir = file_observer_folder(_run)
+    if run_dir is None:
+        _log.warning("no FileStorageObserver: this run writes no checkpoints")
+    result = train(_config, _run.log_scalar, run_dir, _run.add_artifact)
+    if result["diverged_at"] is not None:
+        _run.info["diverged_at"] = result["diverged_at"]
+        _log.warning("diverged at step %d: non-finite loss or gradient", result["diverged_at"])
+    return result
+
+
+if __name__ == "__main__":
+    ex.run_commandline()

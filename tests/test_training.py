@@ -1,0 +1,177 @@
+"""The ALI training run: metrics contract, exact resume, divergence, signals, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from studies.train_ali import ex
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """A tiny image dataset: 96 random 32x32 RGB images as an .npz file."""
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, images=np.random.default_rng(0).integers(0, 256, (96, 32, 32, 3), dtype=np.uint8))
+    return path
+
+
+def tiny_config(images: Path, output: Path, **updates) -> dict:
+    config = {
+        "model": "cifar32", "width": 0.125, "batch_size": 8, "steps": 20, "log_every": 5, "eval_every": 10,
+        "eval_batch_size": 16, "checkpoint_every": 10, "device": "cpu", "output": str(output), "progress": False,
+        "data": {"name": "images", "root": str(images), "heldout": 16},
+    }
+    config.update(updates)
+    return config
+
+
+def run(images: Path, output: Path, **updates):
+    return ex.run(config_updates=tiny_config(images, output, **updates), options={"--loglevel": "ERROR"})
+
+
+def final_parameters(run_folder: Path) -> dict:
+    return torch.load(run_folder / "checkpoint.pt", weights_only=True)["game"]
+
+
+def test_logs_the_metric_contract(images, tmp_path):
+    finished = run(images, tmp_path)
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    expected = {"loss_g", "loss_d", "loss_gap", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "grad_norm_encoder",
+                "grad_norm_decoder", "grad_norm_discriminator", "mu_mean", "mu_std", "sigma_mean", "grad_evals",
+                "wall_time", "cpu_time", "recon_mse", "recon_mse_train"}
+    assert expected <= set(metrics)
+    assert metrics["loss_g"]["steps"] == [5, 10, 15, 20]
+    assert metrics["recon_mse"]["steps"] == [10, 20]
+    assert np.allclose(np.subtract(metrics["loss_g"]["values"], metrics["loss_d"]["values"]), metrics["loss_gap"]["values"])
+    assert all(0 < p < 1 for p in metrics["d_real"]["values"])
+    assert metrics["grad_evals"]["values"] == [5, 10, 15, 20]
+    assert finished.result["diverged_at"] is None
+    assert {"samples.png", "reconstructions.png", "interpolations.png"} <= {p.name for p in (tmp_path / "1").iterdir()}
+
+
+def test_extragradient_counts_two_gradient_evaluations_per_step(images, tmp_path):
+    run(images, tmp_path, steps=10, optimizer={"name": "extra_adam"})
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert metrics["grad_evals"]["values"] == [10, 20]
+
+
+@pytest.mark.parametrize("optimizer", [
+    {"name": "adam"},
+    {"name": "extra_adam", "resample": True, "average": "ema"},
+    {"name": "optimistic_adam"},
+    {"name": "alt_adam", "d_steps": 2},
+])
+def test_resumed_run_continues_bit_for_bit(images, tmp_path, optimizer):
+    run(images, tmp_path / "straight", optimizer=optimizer)
+    run(images, tmp_path / "split", optimizer=optimizer, steps=10)
+    run(images, tmp_path / "split", optimizer=optimizer, resume=str(tmp_path / "split" / "1"))
+    straight, resumed = final_parameters(tmp_path / "straight" / "1"), final_parameters(tmp_path / "split" / "2")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name
+    straight_state = torch.load(tmp_path / "straight" / "1" / "checkpoint.pt", weights_only=True)
+    resumed_state = torch.load(tmp_path / "split" / "2" / "checkpoint.pt", weights_only=True)
+    assert straight_state["step"] == resumed_state["step"] == 20
+    assert straight_state["optimizer"]["inner" if "average" in optimizer else "rules"] is not None
+
+
+def test_same_seed_same_run_and_other_seed_differs(images, tmp_path):
+    run(images, tmp_path / "a", steps=5)
+    run(images, tmp_path / "b", steps=5)
+    run(images, tmp_path / "c", steps=5, seed=1)
+    a, b, c = (final_parameters(tmp_path / x / "1") for x in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_divergence_stops_cleanly_and_keeps_the_last_good_checkpoint(images, tmp_path):
+    finished = run(images, tmp_path, steps=40, log_every=1, checkpoint_every=1, optimizer={"name": "gda", "lr": 1e4})
+    diverged_at = finished.result["diverged_at"]
+    assert diverged_at is not None and 2 <= diverged_at <= 40
+    assert finished.status == "COMPLETED"
+    assert finished.info["diverged_at"] == diverged_at
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert metrics["loss_d"]["steps"] == list(range(1, diverged_at))
+    assert all(np.isfinite(metrics["loss_d"]["values"]))
+    checkpoint = torch.load(tmp_path / "1" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["step"] == diverged_at - 1
+    assert all(torch.isfinite(t).all() for t in checkpoint["game"].values() if t.is_floating_point())
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "studies.train_ali", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
+    command = [sys.executable, "-m", "studies.train_ali", "with", *(f"{k}={json.dumps(v)}" for k, v in
+               tiny_config(images, tmp_path, steps=100000, checkpoint_every=100000).items())]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = tmp_path / "1" / "metrics.json"
+    deadline = time.time() + 90
+    while not (metrics.exists() and metrics.stat().st_size > 0) and time.time() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0, output
+    checkpoint = torch.load(tmp_path / "1" / "checkpoint.pt", weights_only=True)
+    assert 0 < checkpoint["step"] < 100000
+    assert json.loads((tmp_path / "1" / "run.json").read_text())["status"] == "INTERRUPTED"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["model=resnet"], "model='resnet' is not valid; choose one of: cifar32"),
+    (["optimizer.name=sgdx"], "optimizer.name='sgdx' is not valid; choose one of: gda, adam"),
+    (["optimizer.lr=-1.0"], "optimizer.lr=-1.0 is not valid"),
+    (["optimizer.betas=[0.5,1.5]"], "optimizer.betas[1]=1.5 is not valid"),
+    (["optimizer.d_steps=0"], "optimizer.d_steps=0 is not valid"),
+    (["batch_size=0"], "batch_size=0 is not valid"),
+    (["device=tpu"], "device='tpu' is not valid"),
+    (["precision=fp8"], "precision='fp8' is not valid"),
+])
+def test_bad_config_is_one_line_and_creates_no_run(tmp_path, args, message):
+    finished = cli("with", f"output={tmp_path}", *args)
+    assert finished.returncode != 0
+    lines = [line for line in finished.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], finished.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_data_fails_before_training(tmp_path):
+    finished = cli("with", f"output={tmp_path / 'runs'}", f"data.root={tmp_path / 'nowhere'}", "data.download=False",
+                   "device=cpu")
+    assert finished.returncode != 0
+    assert str(tmp_path / "nowhere") in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", "truncated"])
+def test_bad_checkpoint_is_refused(images, tmp_path, content):
+    if content == "truncated":
+        run(images, tmp_path / "good", steps=10)
+        content = (tmp_path / "good" / "1" / "checkpoint.pt").read_bytes()[:5000]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "checkpoint.pt").write_bytes(content)
+    finished = cli("with", f"output={tmp_path / 'runs'}", f"resume={tmp_path / 'bad'}", "device=cpu",
+                   *(f"{k}={json.dumps(v)}" for k, v in tiny_config(images, tmp_path / "runs").items()
+                     if k not in ("output",)))
+    assert finished.returncode != 0
+    assert "truncated, corrupt or not a checkpoint" in finished.stderr, finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def test_resume_with_another_optimizer_is_refused(images, tmp_path):
+    run(images, tmp_path, steps=10)
+    with pytest.raises(Exception, match="optimizer"):
+        run(images, tmp_path, optimizer={"name": "extra_adam"}, resume=str(tmp_path / "1"))
