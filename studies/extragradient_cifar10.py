@@ -35,7 +35,7 @@ train_ali.add_training_configs(ex)
 
 @ex.config
 def study_config():
-    optimizer = dict(optimizer, name="", lr={"d": 1e-4, "g": 5e-4})  # name "" trains the whole comparison
+    optimizer = dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-4, "g": 5e-4})  # name "": the whole comparison
     output = "runs/extragradient_cifar10"
     comparison = [  # what each comparison run changes in `optimizer`
         {"name": "adam"},

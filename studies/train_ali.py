@@ -33,13 +33,17 @@ ex.captured_out_filter = apply_backspaces_and_linefeeds
 observe_config_folder(ex, "output")
 
 
+PAPER_OPTIMIZER = dict(DEFAULTS, name="adam", lr={"d": 1e-4, "g": 1e-4}, betas=[0.5, 0.999])
+"""The ALI paper's optimizer: simultaneous Adam, step 1e-4, beta1 0.5."""
+
+
 def training_defaults():
     """Every key of a training run (shared by the studies that train ALI)."""
     model = "cifar32"  # cifar32, svhn32, celeba64, mlp
     width = 1.0  # scales every hidden channel count (0.25: a CPU-sized model)
     loss = "non_saturating"  # or minimax
     data = {"name": "cifar10", "root": "data", "heldout": 1000, "download": True, "verify_checksum": True}
-    optimizer = dict(DEFAULTS, name="adam", lr={"d": 1e-4, "g": 1e-4}, betas=[0.5, 0.999])  # the paper's Adam
+    optimizer = dict(PAPER_OPTIMIZER)
     batch_size = 100
     steps = 10000
     log_every = 10
@@ -98,6 +102,8 @@ def check_training_config(config: dict) -> None:
         check_positive(key, config[key], integer=True)
     resolve_device(config["device"])
     check_choice("precision", config["precision"], PRECISIONS)
+    if config["output"] and Path(config["output"]).exists() and not Path(config["output"]).is_dir():
+        raise ConfigError(f"output={config['output']!r} is a file; give a folder for the runs (existing runs in it are kept)")
     if config["resume"] and not checkpoint_path(config["resume"]).is_file():
         raise ConfigError(f"resume={config['resume']!r}: no checkpoint at {checkpoint_path(config['resume'])}; "
                           "give the folder of a run that wrote one")

@@ -1,0 +1,55 @@
+"""ALI networks by name: ``build_models(name, ...)`` returns encoder, decoder and discriminator.
+
+Conventions every model follows:
+
+- ``encoder(x) -> (mu, log_sigma)``, each of shape (N, *latent_shape);
+- ``decoder(z) -> x`` of shape (N, *data_shape); image models end in a sigmoid (pixels in
+  [0, 1]), ``mlp`` is linear;
+- ``discriminator(x, z) -> logits`` of shape (N,); only the discriminator uses dropout.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ali_opt.errors import ConfigError, check_choice, check_positive
+from ali_opt.models.architectures import ARCHITECTURES
+from ali_opt.models.conv import build_conv_models
+from ali_opt.models.mlp import build_mlp_models
+from ali_opt.models.networks import ALIModels
+
+MODELS = ("cifar32", "svhn32", "celeba64", "mlp")
+
+MLP_LATENT_DIM = 2
+
+__all__ = ["MODELS", "ALIModels", "build_models"]
+
+
+def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | float | None = None,
+                 data_dim: int = 2, latent_dim: int | None = None) -> ALIModels:
+    """The networks of model ``name`` (one of :data:`MODELS`).
+
+    - ``width`` scales every hidden channel count (rounded, at least 1); the latent size and
+      the image channels stay as they are, so width 0.25 is the same architecture, narrower.
+    - ``pixel_mean``: mean training pixel in [0, 1], a scalar or one per channel (image models
+      only); the decoder's output bias starts at its log-odds. None means 0.5 (bias 0).
+    - ``data_dim``: dimension of x (``mlp`` only).
+    - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
+      svhn32 and celeba64, 2 for mlp).
+
+    Bad arguments raise :class:`~ali_opt.errors.ConfigError`.
+    """
+    check_choice("model", name, MODELS)
+    check_positive("width", width)
+    if not math.isfinite(width):
+        raise ConfigError(f"width={width!r} is not valid; it must be a finite positive number")
+    if latent_dim is not None:
+        check_positive("latent_dim", latent_dim, integer=True)
+    if name == "mlp":
+        check_positive("data_dim", data_dim, integer=True)
+        if pixel_mean is not None:
+            raise ConfigError(f"pixel_mean={pixel_mean!r} is not valid for model 'mlp'; leave it None")
+        return build_mlp_models(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM)
+    arch = ARCHITECTURES[name]
+    return build_conv_models(arch, width=width, latent_dim=latent_dim or arch.latent_dim, pixel_mean=pixel_mean)

@@ -1,0 +1,127 @@
+"""Building blocks shared by every model: the table row spec, maxout, and the block builders."""
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import torch
+from torch import nn
+
+Kind = Literal["conv", "transposed", "dense"]
+"""How a row is applied: convolution, transposed convolution, or linear map of flat features."""
+
+
+class Layer(NamedTuple):
+    """One row of an architecture table (valid padding, square kernels).
+
+    The defaults are those of the encoders and decoders: batch norm and no bias. Discriminator
+    rows also say where the original code applies dropout: ``dropout`` on the layer's input,
+    ``dropout_before_activation`` on its output before the nonlinearity.
+    """
+
+    channels: int
+    kernel: int = 1
+    stride: int = 1
+    batchnorm: bool = True
+    bias: bool = False
+    dropout: float = 0.0
+    dropout_before_activation: float = 0.0
+
+
+class Maxout(nn.Module):
+    """Maxout over groups of ``pieces`` consecutive channels (dim 1): C channels in, C / pieces out.
+
+    Channel ``f * pieces + p`` is piece ``p`` of unit ``f``, the grouping of the original ALI
+    code. Works on (N, C) vectors and (N, C, H, W) maps alike: a view and one reduction.
+    """
+
+    def __init__(self, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(1, (-1, self.pieces)).amax(2)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+class SpatialLinear(nn.Linear):
+    """A linear map between whole feature maps: (N, *in_shape) -> (N, *out_shape).
+
+    It computes what a convolution whose kernel covers its whole input computes (or a
+    transposed convolution of a 1x1 input), with as many parameters, and runs 1.5 to 9 times
+    faster (forward and backward, on a CPU) than the convolution routines for such shapes.
+    """
+
+    def __init__(self, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], *, bias: bool):
+        super().__init__(in_shape[0] * in_shape[1] * in_shape[2], out_shape[0] * out_shape[1] * out_shape[2],
+                         bias=bias)
+        self.out_shape = out_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.flatten(1)).view(x.shape[0], *self.out_shape)
+
+
+def batch_norm(channels: int, *, spatial: bool) -> nn.Module:
+    """Batch norm with the original code's settings: epsilon 1e-4 and a 0.05 running-average rate."""
+    norm = nn.BatchNorm2d if spatial else nn.BatchNorm1d
+    return norm(channels, eps=1e-4, momentum=0.05)
+
+
+def scaled(channels: int, width: float, *, multiple: int = 1) -> int:
+    """``channels`` times ``width``, rounded to a multiple of ``multiple`` (at least one multiple).
+
+    ``multiple`` keeps a maxout layer's channel count divisible by its number of pieces.
+    """
+    return multiple * max(1, round(channels / multiple * width))
+
+
+def output_size(layer: Layer, size: int, kind: Kind) -> int:
+    """Height (= width) of the map ``layer`` outputs from a ``size`` x ``size`` input (valid padding)."""
+    if kind == "conv":
+        return (size - layer.kernel) // layer.stride + 1
+    if kind == "transposed":
+        return (size - 1) * layer.stride + layer.kernel
+    return size
+
+
+def operation(layer: Layer, in_channels: int, out_channels: int, size: int, kind: Kind) -> nn.Module:
+    """The linear part of a row; a :class:`SpatialLinear` where the row maps to or from one pixel."""
+    if kind == "dense":
+        return nn.Linear(in_channels, out_channels, bias=layer.bias)
+    out_size = output_size(layer, size, kind)
+    if out_size == 1 or size == 1:
+        return SpatialLinear((in_channels, size, size), (out_channels, out_size, out_size), bias=layer.bias)
+    convolution = nn.Conv2d if kind == "conv" else nn.ConvTranspose2d
+    return convolution(in_channels, out_channels, layer.kernel, layer.stride, bias=layer.bias)
+
+
+def block(layer: Layer, in_channels: int, out_channels: int, size: int, *, kind: Kind,
+          activation: nn.Module) -> list[nn.Module]:
+    """The modules of one row on a ``size`` x ``size`` input: [dropout], operation, [batch norm],
+    [dropout], activation."""
+    modules = [nn.Dropout(layer.dropout)] if layer.dropout else []
+    modules.append(operation(layer, in_channels, out_channels, size, kind))
+    if layer.batchnorm:
+        modules.append(batch_norm(out_channels, spatial=kind != "dense"))
+    if layer.dropout_before_activation:
+        modules.append(nn.Dropout(layer.dropout_before_activation))
+    modules.append(activation)
+    return modules
+
+
+def stack(layers: tuple[Layer, ...], channels: int, width: float, *, kind: Kind, leak: float,
+          maxout_pieces: int = 1, size: int = 1) -> tuple[list[nn.Module], int, int]:
+    """The modules of consecutive rows on ``channels`` x ``size`` x ``size`` inputs, and the
+    channel count and size they output (``size`` stays 1 for dense rows).
+
+    Each row's channels are scaled by ``width``. The activation is a LeakyReLU with slope
+    ``leak``, or, when ``maxout_pieces`` > 1, a maxout that divides the channels by that many.
+    """
+    modules: list[nn.Module] = []
+    for layer in layers:
+        out_channels = scaled(layer.channels, width, multiple=maxout_pieces)
+        activation = Maxout(maxout_pieces) if maxout_pieces > 1 else nn.LeakyReLU(leak)
+        modules += block(layer, channels, out_channels, size, kind=kind, activation=activation)
+        channels, size = out_channels // maxout_pieces, output_size(layer, size, kind)
+    return modules, channels, size

@@ -1,0 +1,226 @@
+"""Tests of ali_opt.models: shapes, width scaling, initialisation, dropout placement, errors."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ali_opt.errors import ConfigError
+from ali_opt.models import MODELS, build_models
+from ali_opt.models.layers import Maxout, SpatialLinear
+
+IMAGE_MODELS = ("cifar32", "svhn32", "celeba64")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _inputs(models, n=2):
+    return torch.rand(n, *models.data_shape), torch.randn(n, *models.latent_shape)
+
+
+@pytest.mark.parametrize("width", [1.0, 0.25])
+@pytest.mark.parametrize("name", MODELS)
+def test_output_shapes(name, width):
+    models = build_models(name, width=width)
+    x, z = _inputs(models)
+    with torch.no_grad():
+        mu, log_sigma = models.encoder(x)
+        x_tilde = models.decoder(z)
+        logits = models.discriminator(x, z)
+    assert mu.shape == log_sigma.shape == z.shape
+    assert x_tilde.shape == x.shape
+    assert logits.shape == (2,)
+
+
+@pytest.mark.parametrize("name, data_shape, latent_shape", [
+    ("cifar32", (3, 32, 32), (64, 1, 1)),
+    ("svhn32", (3, 32, 32), (256, 1, 1)),
+    ("celeba64", (3, 64, 64), (256, 1, 1)),
+    ("mlp", (2,), (2,)),
+])
+def test_declared_shapes(name, data_shape, latent_shape):
+    models = build_models(name, width=0.25)
+    assert models.data_shape == data_shape
+    assert models.latent_shape == latent_shape
+
+
+def test_cifar32_encoder_reaches_one_pixel_before_its_dense_layers():
+    encoder = build_models("cifar32", width=0.25).encoder
+    convolutions = [m for m in encoder.net if isinstance(m, (nn.Conv2d, SpatialLinear))]
+    features = torch.rand(2, 3, 32, 32)
+    sizes = []
+    for module in encoder.net:
+        features = module(features)
+        if module in convolutions:
+            sizes.append(tuple(features.shape[2:]))
+    assert sizes == [(28, 28), (13, 13), (10, 10), (4, 4), (1, 1)]
+
+
+def test_image_decoders_output_pixels_in_unit_interval():
+    models = build_models("cifar32", width=0.25)
+    with torch.no_grad():
+        x = models.decoder(10 * torch.randn(4, *models.latent_shape))
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_latent_and_data_dims_can_be_chosen():
+    models = build_models("mlp", data_dim=5, latent_dim=3)
+    assert models.data_shape == (5,) and models.latent_shape == (3,)
+    x, z = _inputs(models, n=4)
+    assert models.encoder(x)[0].shape == (4, 3)
+    assert models.decoder(z).shape == (4, 5)
+    assert build_models("svhn32", width=0.25, latent_dim=16).latent_shape == (16, 1, 1)
+
+
+def test_width_scales_hidden_channels_only():
+    full, quarter = build_models("cifar32"), build_models("cifar32", width=0.25)
+    first_full, first_quarter = full.encoder.net[0], quarter.encoder.net[0]
+    assert (first_full.in_channels, first_full.out_channels) == (3, 32)
+    assert (first_quarter.in_channels, first_quarter.out_channels) == (3, 8)
+    assert full.encoder.net[-2].out_features == quarter.encoder.net[-2].out_features == 128
+    assert quarter.decoder[-2].out_channels == 3
+
+
+def test_tiny_width_keeps_at_least_one_unit_per_layer():
+    models = build_models("cifar32", width=1e-6)
+    x, z = _inputs(models)
+    assert models.discriminator(x, z).shape == (2,)
+    maxout_convs = [m for m in models.discriminator.x_path if isinstance(m, (nn.Conv2d, SpatialLinear))]
+    assert all(m.weight.shape[0] == 2 for m in maxout_convs)
+
+
+def _weights_and_biases(module):
+    layers = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    return [m.weight for m in layers], [m.bias for m in layers if m.bias is not None]
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_gaussian_init_and_zero_biases(name):
+    models = build_models(name, width=0.25)
+    for network in (models.encoder, models.discriminator):
+        weights, biases = _weights_and_biases(network)
+        for weight in weights:
+            if weight.numel() >= 1000:
+                assert weight.mean().abs() < 2e-3
+                assert weight.std().item() == pytest.approx(0.01, rel=0.1)
+        assert all(bool((bias == 0).all()) for bias in biases)
+
+
+@pytest.mark.parametrize("pixel_mean", [0.3, torch.tensor([0.2, 0.5, 0.7])])
+def test_decoder_output_bias_is_log_odds_of_pixel_mean(pixel_mean):
+    models = build_models("cifar32", width=0.25, pixel_mean=pixel_mean)
+    expected = torch.logit(torch.as_tensor(pixel_mean, dtype=torch.float32)).expand(3)
+    torch.testing.assert_close(models.decoder[-2].bias.detach(), expected)
+    models.decoder.eval()
+    with torch.no_grad():
+        pixels = models.decoder(torch.randn(8, *models.latent_shape))
+    torch.testing.assert_close(pixels.mean(dim=(0, 2, 3)), torch.as_tensor(pixel_mean).expand(3).float(),
+                               atol=0.02, rtol=0)
+
+
+def test_decoder_output_bias_defaults_to_zero_and_is_clamped():
+    assert bool((build_models("svhn32", width=0.25).decoder[-2].bias == 0).all())
+    bias = build_models("svhn32", width=0.25, pixel_mean=0.0).decoder[-2].bias
+    assert bool(torch.isfinite(bias).all()) and bias[0].item() == pytest.approx(math.log(1e-3 / (1 - 1e-3)), rel=1e-4)
+
+
+@pytest.mark.parametrize("pixel_mean", [1.5, -0.1, float("nan"), torch.ones(2) / 2, "grey"])
+def test_bad_pixel_mean_is_a_config_error(pixel_mean):
+    with pytest.raises(ConfigError, match="pixel_mean"):
+        build_models("cifar32", width=0.25, pixel_mean=pixel_mean)
+
+
+def test_pixel_mean_is_refused_for_mlp():
+    with pytest.raises(ConfigError, match="pixel_mean"):
+        build_models("mlp", pixel_mean=0.5)
+
+
+def _dropout_rates(module):
+    return [m.p for m in module.modules() if isinstance(m, nn.Dropout)]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_only_the_discriminator_has_dropout(name):
+    models = build_models(name, width=0.25)
+    assert _dropout_rates(models.encoder) == _dropout_rates(models.decoder) == []
+    x, z = _inputs(models, n=4)
+    models.discriminator.eval()
+    assert torch.equal(models.discriminator(x, z), models.discriminator(x, z))
+
+
+def test_cifar32_dropout_sits_where_the_original_code_puts_it():
+    discriminator = build_models("cifar32", width=0.25).discriminator
+    assert _dropout_rates(discriminator.x_path) == [0.2, 0.5, 0.5, 0.5]
+    assert _dropout_rates(discriminator.z_path) == [0.2, 0.5]
+    assert _dropout_rates(discriminator.joint) == [0.5, 0.5, 0.5]
+    x_path = list(discriminator.x_path)
+    assert isinstance(x_path[0], nn.Dropout) and isinstance(x_path[1], nn.Conv2d)
+
+
+@pytest.mark.parametrize("name", ["svhn32", "celeba64"])
+def test_leaky_relu_discriminators_drop_every_layer_input_at_rate_0_2(name):
+    discriminator = build_models(name, width=0.25).discriminator
+    assert _dropout_rates(discriminator) == [0.2] * 10
+
+
+def test_dropout_is_active_in_training_mode():
+    models = build_models("cifar32", width=0.25)
+    x, z = _inputs(models, n=4)
+    assert not torch.equal(models.discriminator(x, z), models.discriminator(x, z))
+
+
+def test_maxout_takes_the_max_of_consecutive_channels():
+    x = torch.tensor([[1.0, 5.0, -2.0, -3.0]])
+    torch.testing.assert_close(Maxout(2)(x), torch.tensor([[5.0, -2.0]]))
+    maps = torch.randn(2, 6, 3, 3)
+    torch.testing.assert_close(Maxout(3)(maps)[:, 1], maps[:, 3:6].amax(1))
+
+
+def test_spatial_linear_equals_the_convolutions_it_replaces():
+    to_pixel = SpatialLinear((4, 3, 3), (5, 1, 1), bias=True)
+    x = torch.randn(2, 4, 3, 3)
+    conv = nn.functional.conv2d(x, to_pixel.weight.view(5, 4, 3, 3), to_pixel.bias)
+    torch.testing.assert_close(to_pixel(x), conv)
+    from_pixel = SpatialLinear((4, 1, 1), (5, 3, 3), bias=False)
+    z = torch.randn(2, 4, 1, 1)
+    transposed = nn.functional.conv_transpose2d(z, from_pixel.weight.view(5, 3, 3, 4).permute(3, 0, 1, 2))
+    torch.testing.assert_close(from_pixel(z), transposed)
+
+
+@pytest.mark.parametrize("name", ["cifar32", "mlp"])
+def test_second_derivatives_flow_through_every_network(name):
+    models = build_models(name, width=0.25)
+    x, z = _inputs(models, n=4)
+    mu, log_sigma = models.encoder(x)
+    z_hat = mu + log_sigma.exp() * torch.randn_like(mu)
+    logits = models.discriminator(torch.cat([x, models.decoder(z)]), torch.cat([z_hat, z]))
+    parameters = [p for network in models[:3] for p in network.parameters()]
+    grads = torch.autograd.grad(logits.sum(), parameters, create_graph=True)
+    square_norm = sum((g * g).sum() for g in grads)
+    second = torch.autograd.grad(square_norm, parameters, allow_unused=True)
+    assert any(g is not None and bool(g.abs().sum() > 0) for g in second)
+
+
+def test_unknown_model_lists_the_choices():
+    with pytest.raises(ConfigError) as error:
+        build_models("resnet")
+    message = str(error.value)
+    assert "'resnet'" in message and all(name in message for name in MODELS)
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("width", [0, -1.0, float("nan"), float("inf"), "1", True, None])
+def test_bad_width_is_a_config_error(width):
+    with pytest.raises(ConfigError, match="width"):
+        build_models("cifar32", width=width)
+
+
+@pytest.mark.parametrize("key, value", [("latent_dim", 0), ("latent_dim", 2.5), ("data_dim", -2)])
+def test_bad_dims_are_config_errors(key, value):
+    with pytest.raises(ConfigError, match=key):
+        build_models("mlp", **{key: value})
