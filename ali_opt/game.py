@@ -4,7 +4,8 @@ A game is a ``torch.nn.Module`` whose ``forward(batch)`` returns a :class:`GameO
 one loss per player (each player minimises its own loss) computed from one shared forward
 pass, plus detached diagnostics. Every parameter belongs to exactly one player, as
 :meth:`Game.player_of` says. Because a game is a plain Module, ``torch.func`` applies to it
-unchanged, e.g. ``torch.func.functional_call(game, params, (batch,)).losses``.
+unchanged, e.g. ``torch.func.functional_call(game, (params, buffers), (batch,)).losses``
+(pass the buffers too when the game has BatchNorm statistics).
 """
 from __future__ import annotations
 

@@ -119,8 +119,8 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
                tiny_config(images, tmp_path, steps=100000, checkpoint_every=100000).items())]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     metrics = tmp_path / "1" / "metrics.json"
-    deadline = time.time() + 90
-    while not (metrics.exists() and metrics.stat().st_size > 0) and time.time() < deadline:
+    deadline = time.time() + 240
+    while not (metrics.exists() and "loss_d" in metrics.read_text()) and time.time() < deadline:
         time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
