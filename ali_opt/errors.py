@@ -40,8 +40,8 @@ def check_nonnegative(key: str, value):
 
 def check_fraction(key: str, value, *, closed_low: bool = True):
     """A value in [0, 1) (or (0, 1) with closed_low=False), as betas and EMA rates must be."""
-    low_ok = value >= 0 if closed_low else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and value < 1):
-        interval = "[0, 1)" if closed_low else "(0, 1)"
+    interval = "[0, 1)" if closed_low else "(0, 1)"
+    is_number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not (is_number and (value >= 0 if closed_low else value > 0) and value < 1):
         raise ConfigError(f"{key}={value!r} is not valid; it must lie in {interval}")
     return value

@@ -32,6 +32,8 @@ class Averaged:
             self.average = {player: [p.detach().clone() for p in params] for player, params in inner.params.items()}
 
     def __getattr__(self, name):  # players, parameter_names, params, grad_evals, game ...
+        if name == "inner":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def step(self, sample: Sample) -> StepReport:

@@ -32,6 +32,7 @@ class Adam:
             "exp_avg_sq": [torch.zeros_like(p) for p in params],
         }
 
+    @torch.no_grad()  # the step is never differentiated; with weight decay it would track the parameters
     def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
         beta1, beta2 = self.betas
         if self.weight_decay:

@@ -26,6 +26,7 @@ class SGD:
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"momentum_buffer": []} if self.momentum else {}
 
+    @torch.no_grad()  # the step is never differentiated; with weight decay it would track the parameters
     def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
         if self.weight_decay:
             grads = torch._foreach_add(grads, params, alpha=self.weight_decay)

@@ -1,0 +1,223 @@
+"""Game optimizers on toy games with known equilibria: one Sacred run per call.
+
+    python -m studies.toy_games with game=bilinear optimizer.name=extragradient
+    python -m studies.toy_games with game=dirac 'game_options={"loss": "minimax"}' optimistic
+    python -m studies.toy_games with game=mixture 'game_options={"kind": "grid"}' extra_adam optimizer.lr=1e-3
+    python -m studies.toy_games compare with steps=500 optimizer.lr=0.2
+
+The default command trains ``game`` (bilinear, quadratic, dirac or mixture, see
+:mod:`ali_opt.toy_games`; ``game_options`` holds its options) with ``optimizer`` for
+``steps`` steps and returns ``{"distance", "steps", "grad_evals"}`` (plus
+``distance_average`` with iterate averaging). Steps count from 1; every ``log_every``
+steps and after the last it logs at step ``t``:
+
+- ``distance``: distance to the equilibrium after ``t`` steps (also logged at ``t = 0``);
+  ``distance_average`` the same for the averaged iterate, with averaging;
+- ``loss_<player>``, ``grad_norm_<player>`` and the game's metrics, as step ``t`` saw them
+  at its pre-update point;
+- ``grad_evals``: gradient evaluations so far; ``wall_time``: seconds of training so far,
+  logging excluded.
+
+``compare`` (a Sacred command) runs every optimizer (the ``optimizer`` settings with each
+name in turn, so ``lr`` must be one number) for ``steps`` steps on the bilinear game, the
+scalar bilinear game (``dim=1``) and Dirac-GAN, each with its default options (``game``
+and ``game_options`` are not used). It logs ``<game>.<optimizer>.distance`` and adds as
+artifacts ``distances.png`` (distance against steps, log scale, one panel per game) and
+``trajectories_<game>.png`` (each optimizer's path in the plane) for the two scalar
+games. It returns the final distances, by game and optimizer.
+
+Every optimizer name is also a named config (``with extragradient``). Runs are recorded in
+``output`` (a FileStorageObserver folder; ``""`` records nothing on disk). ``seed`` seeds
+the batches of stochastic games (mixture); ``game_options.seed`` fixes the game itself.
+"""
+from __future__ import annotations
+
+import ali_opt  # noqa: F401  (quiets Sacred's import warning)
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from sacred import Experiment
+from sacred.utils import apply_backspaces_and_linefeeds
+from tqdm import tqdm
+
+from ali_opt.errors import ConfigError, check_positive
+from ali_opt.game import Game
+from ali_opt.plots.toy_games import PlaneTrajectories, plot_distances, plot_trajectories
+from ali_opt.sacred_setup import observe_config_folder
+from ali_opt.stopwatch import Stopwatch
+from ali_opt.toy_games import build_toy_game
+from optimizers import DEFAULTS, OPTIMIZERS, Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
+
+COMPARED_GAMES = {
+    "bilinear": ("bilinear", {}),
+    "scalar_bilinear": ("bilinear", {"dim": 1}),
+    "dirac": ("dirac", {}),
+}
+"""The games of ``compare``: a name for figures and metrics -> (toy game, options)."""
+
+PLANE_GAMES = ("scalar_bilinear", "dirac")
+"""The compared games with two scalar parameters, whose paths ``compare`` draws."""
+
+
+def compared_game(title: str) -> Game:
+    """A fresh instance of the compared game called ``title``."""
+    game_name, options = COMPARED_GAMES[title]
+    return build_toy_game(game_name, **options)
+
+
+ex = Experiment("toy_games", save_git_info=False)
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+observe_config_folder(ex, "output")
+
+
+@ex.config
+def config():
+    game = "bilinear"  # bilinear, quadratic, dirac or mixture
+    game_options = {}  # e.g. {"dim": 8, "seed": 1}, {"mu": 0.1}, {"loss": "minimax"}, {"kind": "grid"}
+    optimizer = dict(DEFAULTS, lr=0.1)  # see optimizers.registry.DEFAULTS
+    steps = 1000
+    log_every = 10
+    seed = 0  # seeds the batches of stochastic games
+    progress = True  # a progress bar on a terminal
+    threads = 1  # torch CPU threads while training; toy tensors are too small to gain from more
+    output = "runs/toy_games"  # FileStorageObserver folder; "" records nothing on disk
+
+
+for _name in OPTIMIZERS:
+    ex.add_named_config(_name, {"optimizer": {"name": _name}})
+
+
+@ex.config_hook
+def validate(config, command_name, logger):
+    if not isinstance(config["game_options"], Mapping):
+        raise ConfigError(f"game_options={config['game_options']!r} is not valid; it must be a dict of options")
+    if command_name == "compare":
+        played = [compared_game(title) for title in COMPARED_GAMES]
+    else:
+        played = [build_toy_game(config["game"], **config["game_options"])]
+    for game in played:
+        validate_config(config["optimizer"], game.players)
+    check_positive("steps", config["steps"], integer=True)
+    check_positive("log_every", config["log_every"], integer=True)
+    check_positive("threads", config["threads"], integer=True)
+    if not isinstance(config["progress"], bool):
+        raise ConfigError(f"progress={config['progress']!r} is not valid; it must be true or false")
+    return {}
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads, restoring the previous count after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def play(game: Game, optimizer: GameOptimizer | Averaged, steps: int, batches: torch.Generator,
+         observe: Callable[[int, StepReport], None], progress: bool = False) -> None:
+    """Take ``steps`` optimizer steps on ``game``, calling ``observe(t, report)`` after step ``t``."""
+    sample = partial(game.sample_batch, batches)
+    for step in tqdm(range(1, steps + 1), disable=None if progress else True, mininterval=1.0, leave=False):
+        observe(step, optimizer.step(sample))
+
+
+def step_scalars(report: StepReport) -> dict[str, float]:
+    """What a step saw at its pre-update point: each player's loss and gradient norm, the game's metrics."""
+    scalars = {f"loss_{player}": loss.item() for player, loss in report.losses.items()}
+    scalars.update({f"grad_norm_{player}": norm.item() for player, norm in report.grad_norms.items()})
+    scalars.update({name: value.item() for name, value in report.metrics.items()})
+    return scalars
+
+
+def averaged_distance(game: Game, optimizer: Averaged) -> float:
+    with optimizer.averaged_parameters():
+        return game.distance_to_equilibrium()
+
+
+@ex.main
+def main(game, game_options, optimizer, steps, log_every, seed, progress, threads, _run):
+    toy_game = build_toy_game(game, **game_options)
+    game_optimizer = build_optimizer(toy_game, optimizer)
+    averaging = isinstance(game_optimizer, Averaged)
+    stopwatch = Stopwatch()
+    _run.log_scalar("distance", toy_game.distance_to_equilibrium(), 0)
+
+    def log(step: int, report: StepReport) -> None:
+        if step % log_every and step != steps:
+            return
+        wall_time, _ = stopwatch.elapsed()
+        with stopwatch.paused():
+            scalars = {"distance": toy_game.distance_to_equilibrium(), **step_scalars(report),
+                       "grad_evals": report.grad_evals, "wall_time": wall_time}
+            if averaging:
+                scalars["distance_average"] = averaged_distance(toy_game, game_optimizer)
+            for name, value in scalars.items():
+                _run.log_scalar(name, value, step)
+
+    with torch_threads(threads):
+        play(toy_game, game_optimizer, steps, torch.Generator().manual_seed(seed), log, progress)
+    result = {"distance": toy_game.distance_to_equilibrium(), "steps": steps, "grad_evals": game_optimizer.grad_evals}
+    if averaging:
+        result["distance_average"] = averaged_distance(toy_game, game_optimizer)
+    return result
+
+
+def parameter_vector(game: Game) -> torch.Tensor:
+    """All of the game's parameters, flattened in ``named_parameters()`` order."""
+    return torch.cat([parameter.detach().flatten() for parameter in game.parameters()])
+
+
+def plane_trajectories(title: str, paths: dict[str, np.ndarray]) -> PlaneTrajectories:
+    """The compared plane game ``title`` with ``paths``, axes named after its parameters."""
+    game = compared_game(title)
+    names = [name for name, _ in game.named_parameters()]
+    equilibrium = game.equilibrium()
+    return PlaneTrajectories(game=title, axis_names=tuple(names),
+                             equilibrium=tuple(equilibrium[name].item() for name in names), paths=paths)
+
+
+@ex.command
+def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
+    """Every optimizer on the bilinear game, the scalar bilinear game and Dirac-GAN; figures as artifacts."""
+    curves = {title: {} for title in COMPARED_GAMES}
+    paths = {title: {} for title in PLANE_GAMES}
+    runs = [(title, name) for title in COMPARED_GAMES for name in OPTIMIZERS]
+    for title, name in tqdm(runs, disable=None if progress else True, mininterval=1.0, leave=False):
+        game = compared_game(title)
+        game_optimizer = build_optimizer(game, {**optimizer, "name": name})
+        distances, points = [game.distance_to_equilibrium()], [parameter_vector(game)]
+
+        def record(step: int, report: StepReport) -> None:
+            distances.append(game.distance_to_equilibrium())
+            points.append(parameter_vector(game))
+            if step % log_every == 0 or step == steps:
+                _run.log_scalar(f"{title}.{name}.distance", distances[-1], step)
+
+        with torch_threads(threads):
+            play(game, game_optimizer, steps, torch.Generator().manual_seed(seed), record)
+        curves[title][name] = distances
+        if title in paths:
+            paths[title][name] = torch.stack(points).numpy()
+
+    if not _run.observers:
+        _log.warning("no observer (output is empty): the figures are not kept")
+    with tempfile.TemporaryDirectory() as folder:
+        figures = [plot_distances(curves, Path(folder) / "distances.png")]
+        for title in PLANE_GAMES:
+            figures.append(plot_trajectories(plane_trajectories(title, paths[title]),
+                                             Path(folder) / f"trajectories_{title}.png"))
+        for figure in figures:
+            _run.add_artifact(str(figure))
+    return {title: {name: found[-1] for name, found in by_optimizer.items()} for title, by_optimizer in curves.items()}
+
+
+if __name__ == "__main__":
+    ex.run_commandline()

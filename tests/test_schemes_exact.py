@@ -1,0 +1,224 @@
+r"""The first three iterates of every optimizer on :math:`\min_x\max_y xy` from (x, y) = (1, 2), by hand.
+
+Player ``x`` descends :math:`\partial_x(xy) = y`, player ``y`` descends :math:`\partial_y(-xy) = -x`;
+``y`` moves first in alternating schemes. Step size :math:`\eta = 0.1`. For the Adam rules
+:math:`\beta_1 = \beta_2 = 1/2` and a negligible :math:`\epsilon`; with the raw moments
+:math:`m_t = m_{t-1}/2 + g_t/2`, :math:`v_t = v_{t-1}/2 + g_t^2/2` and :math:`c_t = 1 - 2^{-t}`, the
+bias-corrected step is :math:`-\eta\,(m_t/c_t)/\sqrt{v_t/c_t} = -\eta\, m_t/\sqrt{c_t v_t}`, and
+a first step is :math:`-\eta\,\mathrm{sign}(g)`. Moments below are written (for x, for y).
+"""
+from __future__ import annotations
+
+from math import sqrt
+
+import numpy as np
+import pytest
+import torch
+
+from optimizers import OPTIMIZERS
+from tests.toy_helpers import CountingSample, ScalarGame, no_batch, optimizer_for
+
+ETA = 0.1
+ADAM = {"betas": (0.5, 0.5), "eps": 1e-12}
+
+
+def hand_gda():
+    # (x, y) <- (x - .1 y, y + .1 x)
+    return [(1 - 0.2, 2 + 0.1), (0.8 - 0.21, 2.1 + 0.08), (0.59 - 0.218, 2.18 + 0.059)]
+
+
+def hand_adam():
+    # step 1 at (1, 2): g = (2, -1); m = (1, -.5), v = (2, .5)
+    x1, y1 = 0.9, 2.1
+    # step 2 at (x1, y1): g = (2.1, -.9); m = (1.55, -.7), v = (3.205, .655), c = .75
+    x2 = x1 - 0.1 * 1.55 / sqrt(0.75 * 3.205)
+    y2 = y1 + 0.1 * 0.7 / sqrt(0.75 * 0.655)
+    # step 3 at (x2, y2): g = (y2, -x2); m = (.775 + y2/2, -.35 - x2/2), v = (1.6025 + y2^2/2, .3275 + x2^2/2), c = .875
+    x3 = x2 - 0.1 * (0.775 + y2 / 2) / sqrt(0.875 * (1.6025 + y2**2 / 2))
+    y3 = y2 + 0.1 * (0.35 + x2 / 2) / sqrt(0.875 * (0.3275 + x2**2 / 2))
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_alt_gda():
+    # y <- y + .1 x, then x <- x - .1 y with the new y
+    return [(1 - 0.21, 2.1), (0.79 - 0.2179, 2.1 + 0.079), (0.5721 - 0.223621, 2.179 + 0.05721)]
+
+
+def hand_alt_adam():
+    # step 1: y at (1, 2): g_y = -1, so y1 = 2.1 (m_y = -.5, v_y = .5); x at (1, 2.1): g_x = 2.1, so x1 = .9
+    # (m_x = 1.05, v_x = 2.205)
+    x1, y1 = 0.9, 2.1
+    # step 2: y at (.9, 2.1): g_y = -.9, m_y = -.7, v_y = .655; x at (.9, y2): g_x = y2
+    y2 = y1 + 0.1 * 0.7 / sqrt(0.75 * 0.655)
+    x2 = x1 - 0.1 * (0.525 + y2 / 2) / sqrt(0.75 * (1.1025 + y2**2 / 2))
+    # step 3: y at (x2, y2): g_y = -x2; x at (x2, y3): g_x = y3, m_x = .2625 + y2/4 + y3/2,
+    # v_x = .55125 + y2^2/4 + y3^2/2
+    y3 = y2 + 0.1 * (0.35 + x2 / 2) / sqrt(0.875 * (0.3275 + x2**2 / 2))
+    x3 = x2 - 0.1 * (0.2625 + y2 / 4 + y3 / 2) / sqrt(0.875 * (0.55125 + y2**2 / 4 + y3**2 / 2))
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_extragradient():
+    # extrapolate (x - .1 y, y + .1 x), then (x, y) <- (x - .1 y_half, y + .1 x_half); in complex
+    # form z <- (1 - .01 + .1i) z
+    # step 1: half (.8, 2.1); step 2 from (.79, 2.08): half (.582, 2.159); step 3 from (.5741, 2.1382):
+    # half (.36028, 2.19561)
+    return [(1 - 0.21, 2 + 0.08), (0.79 - 0.2159, 2.08 + 0.0582), (0.5741 - 0.219561, 2.1382 + 0.036028)]
+
+
+def hand_extra_adam():
+    # Adam's state advances at both evaluations of a step: t = 1, 2 in step 1, t = 3, 4 in step 2 ...
+    # step 1: at (1, 2), t=1: half (.9, 2.1), m = (1, -.5), v = (2, .5);
+    #         at (.9, 2.1), t=2: g = (2.1, -.9), m = (1.55, -.7), v = (3.205, .655), from (1, 2)
+    x1 = 1 - 0.1 * 1.55 / sqrt(0.75 * 3.205)
+    y1 = 2 + 0.1 * 0.7 / sqrt(0.75 * 0.655)
+    # step 2: at (x1, y1), t=3
+    mx3, vx3 = 0.775 + y1 / 2, 1.6025 + y1**2 / 2
+    my3, vy3 = -0.35 - x1 / 2, 0.3275 + x1**2 / 2
+    xh, yh = x1 - 0.1 * mx3 / sqrt(0.875 * vx3), y1 - 0.1 * my3 / sqrt(0.875 * vy3)
+    #         at (xh, yh), t=4: g = (yh, -xh)
+    mx4, vx4 = mx3 / 2 + yh / 2, vx3 / 2 + yh**2 / 2
+    my4, vy4 = my3 / 2 - xh / 2, vy3 / 2 + xh**2 / 2
+    x2, y2 = x1 - 0.1 * mx4 / sqrt(0.9375 * vx4), y1 - 0.1 * my4 / sqrt(0.9375 * vy4)
+    # step 3: at (x2, y2), t=5, then at the half point, t=6
+    mx5, vx5 = mx4 / 2 + y2 / 2, vx4 / 2 + y2**2 / 2
+    my5, vy5 = my4 / 2 - x2 / 2, vy4 / 2 + x2**2 / 2
+    xh, yh = x2 - 0.1 * mx5 / sqrt(0.96875 * vx5), y2 - 0.1 * my5 / sqrt(0.96875 * vy5)
+    mx6, vx6 = mx5 / 2 + yh / 2, vx5 / 2 + yh**2 / 2
+    my6, vy6 = my5 / 2 - xh / 2, vy5 / 2 + xh**2 / 2
+    x3, y3 = x2 - 0.1 * mx6 / sqrt(0.984375 * vx6), y2 - 0.1 * my6 / sqrt(0.984375 * vy6)
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_past_extragradient():
+    # step 1: no past step, so a plain step: u0 = (-.2, .1)
+    # step 2: extrapolate to (.8 - .2, 2.1 + .1) = (.6, 2.2): u1 = (-.22, .06)
+    # step 3: extrapolate to (.58 - .22, 2.16 + .06) = (.36, 2.22): u2 = (-.222, .036)
+    return [(0.8, 2.1), (0.8 - 0.22, 2.1 + 0.06), (0.58 - 0.222, 2.16 + 0.036)]
+
+
+def hand_past_extra_adam():
+    # step 1: at (1, 2), t=1: u0 = (-.1, .1); m = (1, -.5), v = (2, .5)
+    x1, y1 = 0.9, 2.1
+    # step 2: at (x1, y1) + u0 = (.8, 2.2), t=2: g = (2.2, -.8); m = (1.6, -.65), v = (3.42, .57)
+    ux1, uy1 = -0.1 * 1.6 / sqrt(0.75 * 3.42), 0.1 * 0.65 / sqrt(0.75 * 0.57)
+    x2, y2 = x1 + ux1, y1 + uy1
+    # step 3: at (x2, y2) + u1 = (xe, ye), t=3: g = (ye, -xe); m = (.8 + ye/2, -.325 - xe/2),
+    # v = (1.71 + ye^2/2, .285 + xe^2/2)
+    xe, ye = x2 + ux1, y2 + uy1
+    x3 = x2 - 0.1 * (0.8 + ye / 2) / sqrt(0.875 * (1.71 + ye**2 / 2))
+    y3 = y2 + 0.1 * (0.325 + xe / 2) / sqrt(0.875 * (0.285 + xe**2 / 2))
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_optimistic():
+    # (x, y) <- (x, y) + 2 u_t - u_{t-1} with u_t = (-.1 y, .1 x); step 1 is plain: u0 = (-.2, .1)
+    # step 2 at (.8, 2.1): u1 = (-.21, .08); step 3 at (.58, 2.16): u2 = (-.216, .058)
+    # (on a bilinear game these are the past-extragradient iterates: both follow the same recursion)
+    return [(0.8, 2.1), (0.8 - 0.42 + 0.2, 2.1 + 0.16 - 0.1), (0.58 - 0.432 + 0.21, 2.16 + 0.116 - 0.08)]
+
+
+def hand_optimistic_adam():
+    # step 1: at (1, 2), t=1: u0 = (-.1, .1)
+    x1, y1 = 0.9, 2.1
+    # step 2: at (x1, y1), t=2: g = (2.1, -.9); m = (1.55, -.7), v = (3.205, .655); (x1, y1) + 2 u1 - u0
+    ux1, uy1 = -0.1 * 1.55 / sqrt(0.75 * 3.205), 0.1 * 0.7 / sqrt(0.75 * 0.655)
+    x2, y2 = x1 + 2 * ux1 + 0.1, y1 + 2 * uy1 - 0.1
+    # step 3: at (x2, y2), t=3: g = (y2, -x2); m = (.775 + y2/2, -.35 - x2/2), v = (1.6025 + y2^2/2, .3275 + x2^2/2)
+    ux2 = -0.1 * (0.775 + y2 / 2) / sqrt(0.875 * (1.6025 + y2**2 / 2))
+    uy2 = 0.1 * (0.35 + x2 / 2) / sqrt(0.875 * (0.3275 + x2**2 / 2))
+    return [(x1, y1), (x2, y2), (x2 + 2 * ux2 - ux1, y2 + 2 * uy2 - uy1)]
+
+
+HAND_ITERATES = {
+    "gda": hand_gda,
+    "adam": hand_adam,
+    "alt_gda": hand_alt_gda,
+    "alt_adam": hand_alt_adam,
+    "extragradient": hand_extragradient,
+    "extra_adam": hand_extra_adam,
+    "past_extragradient": hand_past_extragradient,
+    "past_extra_adam": hand_past_extra_adam,
+    "optimistic": hand_optimistic,
+    "optimistic_adam": hand_optimistic_adam,
+}
+
+
+def assert_first_iterates(name: str, expected: list[tuple[float, float]], **config) -> None:
+    game = ScalarGame(x0=1.0, y0=2.0)
+    optimizer = optimizer_for(game, name, lr=ETA, **ADAM, **config)
+    found = []
+    for _ in expected:
+        optimizer.step(no_batch)
+        found.append(game.point())
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", HAND_ITERATES)
+def test_first_three_iterates_match_hand_derivation(name):
+    assert_first_iterates(name, HAND_ITERATES[name]())
+
+
+def test_every_optimizer_has_a_hand_derivation():
+    assert set(HAND_ITERATES) == set(OPTIMIZERS)
+
+
+def test_discriminator_side_steps_twice_with_d_steps_2():
+    # step 1: y <- 2 + .1, y <- 2.1 + .1 (x still 1), x <- 1 - .1 * 2.2; steps 2 and 3 likewise
+    expected = [(1 - 0.22, 2.2), (0.78 - 0.2356, 2.2 + 2 * 0.078), (0.5444 - 0.246488, 2.356 + 2 * 0.05444)]
+    assert_first_iterates("alt_gda", expected, d_steps=2)
+
+
+@pytest.mark.parametrize("kind, beta, expected", [
+    # the mean of the gda iterates (.8, 2.1), (.59, 2.18), (.372, 2.239)
+    ("uniform", 0.999, ((0.8 + 0.59 + 0.372) / 3, (2.1 + 2.18 + 2.239) / 3)),
+    # from (1, 2) halving towards each iterate: (.9, 2.05), (.745, 2.115), (.5585, 2.177)
+    ("ema", 0.5, (0.5585, 2.177)),
+])
+def test_averaged_gda_iterates(kind, beta, expected):
+    game = ScalarGame(x0=1.0, y0=2.0)
+    optimizer = optimizer_for(game, "gda", lr=ETA, average=kind, ema_beta=beta)
+    for _ in range(3):
+        optimizer.step(no_batch)
+    with optimizer.averaged_parameters():
+        assert game.point() == pytest.approx(expected, abs=1e-6)
+    assert game.point() == pytest.approx(hand_gda()[-1], abs=1e-6)
+
+
+@pytest.mark.parametrize("name, config, batches_per_step, evals_per_step", [
+    ("gda", {}, [[0]], 1),
+    ("adam", {}, [[0]], 1),
+    ("alt_gda", {"resample": True}, [[0, 1]], 2),
+    ("alt_gda", {"resample": False}, [[0, 0]], 2),
+    ("alt_adam", {"resample": True, "d_steps": 2}, [[0, 1, 2]], 3),
+    ("alt_gda", {"resample": False, "d_steps": 3}, [[0, 0, 0, 0]], 4),
+    ("extragradient", {"resample": True}, [[0, 1]], 2),
+    ("extra_adam", {"resample": False}, [[0, 0]], 2),
+    ("past_extragradient", {}, [[0]], 1),
+    ("past_extra_adam", {}, [[0]], 1),
+    ("optimistic", {}, [[0]], 1),
+    ("optimistic_adam", {}, [[0]], 1),
+])
+def test_batches_drawn_and_gradient_evaluations_per_step(name, config, batches_per_step, evals_per_step):
+    """Which batch each evaluation of a step uses (numbered from the step's first draw)."""
+    game = ScalarGame()
+    optimizer = optimizer_for(game, name, lr=ETA, **config)
+    sample = CountingSample()
+    for step in range(3):
+        drawn_before = sample.count
+        game.seen_batches.clear()
+        report = optimizer.step(sample)
+        assert [batch - drawn_before for batch in game.seen_batches] == batches_per_step[0]
+        assert sample.count - drawn_before == max(batches_per_step[0]) + 1
+        assert report.grad_evals == optimizer.grad_evals == evals_per_step * (step + 1)
+
+
+def test_reports_the_pre_update_point():
+    game = ScalarGame(x0=1.0, y0=2.0)
+    report = optimizer_for(game, "extragradient", lr=ETA).step(no_batch)
+    assert report.losses["x"].item() == pytest.approx(2.0)
+    assert report.losses["y"].item() == pytest.approx(-2.0)
+    # gradients at (1, 2): d/dx = y = 2, d/dy = -x = -1
+    assert report.grad_norms["x"].item() == pytest.approx(2.0)
+    assert report.grad_norms["y"].item() == pytest.approx(1.0)
+    assert torch.equal(report.parameter_grad_norms["x"], torch.tensor([2.0], dtype=torch.float64))
