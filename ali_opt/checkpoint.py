@@ -29,17 +29,18 @@ def checkpoint_path(run_or_file: str | Path) -> Path:
     return path / FILENAME if path.is_dir() else path
 
 
-def load_checkpoint(run_or_file: str | Path) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint`; one clear ConfigError otherwise."""
+def load_checkpoint(run_or_file: str | Path, key: str = "resume") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint`; one clear ConfigError otherwise,
+    naming the config ``key`` that gave the path."""
     path = checkpoint_path(run_or_file)
     if not path.is_file():
-        raise ConfigError(f"resume={str(run_or_file)!r}: no checkpoint found at {path}; give a run folder holding {FILENAME}")
+        raise ConfigError(f"{key}={str(run_or_file)!r}: no checkpoint found at {path}; give a run folder holding {FILENAME}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for truncated or foreign files
         raise ConfigError(
-            f"resume={str(run_or_file)!r}: {path} is truncated, corrupt or not a checkpoint ({type(error).__name__})"
+            f"{key}={str(run_or_file)!r}: {path} is truncated, corrupt or not a checkpoint ({type(error).__name__})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ConfigError(f"resume={str(run_or_file)!r}: {path} is not an ali-opt checkpoint (expected format {FORMAT})")
+        raise ConfigError(f"{key}={str(run_or_file)!r}: {path} is not an ali-opt checkpoint (expected format {FORMAT})")
     return payload

@@ -30,6 +30,7 @@ from .interrupts import stop_requests
 from .models import build_models
 from .rng import capture_rng_state, restore_rng_state
 from .stopwatch import Stopwatch
+from .threads import torch_threads
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
@@ -69,6 +70,11 @@ def build_run(config: dict) -> RunParts:
 def train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None] = lambda path: None) -> dict:
     """Train ALI as ``config`` says; return the run's result (``diverged_at`` is None or a step)."""
     config = json.loads(json.dumps(config))  # plain dicts and lists, as a checkpoint must hold
+    with torch_threads(config["threads"]):
+        return _train(config, log, run_dir, add_artifact)
+
+
+def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None]) -> dict:
     parts = build_run(config)
     game, optimizer, dataset = parts.game, parts.optimizer, parts.dataset
     start, stopwatch, best_mse = 0, Stopwatch(), float("inf")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
@@ -65,19 +66,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def peak_memory_reset(device: torch.device) -> float:
-    """Reset the peak-memory counter; return the current level in MiB."""
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        return torch.cuda.memory_allocated(device) / 2**20
-    Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM to the current RSS
+def resident_mib() -> float:
+    """Current resident set size of this process (Linux), MiB."""
     return _proc_status("VmRSS")
-
-
-def peak_memory(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return _proc_status("VmHWM")
 
 
 def _proc_status(field: str) -> float:
@@ -100,8 +91,10 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repe
     return 2 * size**3 / best / 1e9
 
 
-def build_variants(width: float, batch: int, precision: str, device: torch.device, channels_last: bool):
-    """Each variant: a fresh model on the same seed and a function doing one step."""
+def build_variants(width: float, batch: int, precision: str, device: torch.device, channels_last: bool,
+                   names: tuple[str, ...] = ("reference", *OPTIMIZER_NAMES)):
+    """The variants ``names`` (and batch drawing): each a fresh model on the same seed and a
+    function doing one step; also the last game built (or None)."""
     data = torch.randint(0, 256, (2000, 3, 32, 32), dtype=torch.uint8, device=device)
     dataset = Dataset(name="bench", train=data, heldout=data[:0])
     generator = torch.Generator(device).manual_seed(0)
@@ -119,12 +112,14 @@ def build_variants(width: float, batch: int, precision: str, device: torch.devic
         return built
 
     variants: dict[str, Callable[[], None]] = {}
-    reference_models = models()
-    reference_optimizers = tuple(torch.optim.Adam(params, lr=1e-4, betas=(0.5, 0.999), foreach=True) for params in (
-        reference_models.discriminator.parameters(),
-        [*reference_models.encoder.parameters(), *reference_models.decoder.parameters()]))
-    variants["reference"] = lambda: reference_step(reference_models, reference_optimizers, sample(), autocast_dtype)
-    for name in OPTIMIZER_NAMES:
+    game = None
+    if "reference" in names:
+        reference_models = models()
+        reference_optimizers = tuple(torch.optim.Adam(params, lr=1e-4, betas=(0.5, 0.999), foreach=True) for params in (
+            reference_models.discriminator.parameters(),
+            [*reference_models.encoder.parameters(), *reference_models.decoder.parameters()]))
+        variants["reference"] = lambda: reference_step(reference_models, reference_optimizers, sample(), autocast_dtype)
+    for name in (n for n in names if n != "reference"):
         built = models()
         game = ALIGame(built.encoder, built.decoder, built.discriminator, built.latent_shape, autocast_dtype=autocast_dtype)
         optimizer = build_optimizer(game, {"name": name, "lr": 1e-4, "betas": (0.5, 0.999)})
@@ -149,15 +144,30 @@ def time_variants(variants: dict, device: torch.device, warmup: int, repeats: in
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def memory_per_variant(variants: dict, device: torch.device) -> dict[str, float]:
-    """Peak memory growth (MiB) over one step of each variant, after its warm-up."""
-    growth = {}
-    for name, step in variants.items():
-        before = peak_memory_reset(device)
+def memory_probe(name: str, width: float, batch: int, precision: str, device_name: str, steps: int,
+                 every: int) -> dict:
+    """In a fresh process: memory before the first step of ``name`` and its peak over ``steps``
+    steps (CPU: resident set, VmHWM; CUDA: allocated), plus a trace every ``every`` steps."""
+    device = resolve_device(device_name)
+    variants, _ = build_variants(width, batch, precision, device, channels_last=False, names=(name,))
+    step = variants[name]
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device) / 2**20 if device.type == "cuda" else resident_mib()
+    trace = []
+    for index in range(1, steps + 1):
         step()
-        synchronize(device)
-        growth[name] = peak_memory(device) - before
-    return growth
+        if index % every == 0 or index == steps:
+            synchronize(device)
+            trace.append((index, torch.cuda.memory_allocated(device) / 2**20 if device.type == "cuda" else resident_mib()))
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else _proc_status("VmHWM")
+    return {"before_mib": before, "peak_mib": peak, "trace": trace}
+
+
+def in_fresh_process(function, *args):
+    """``function(*args)`` run in a new interpreter, so that its memory figures are its own."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
 
 
 def step_flops(game: ALIGame, batch: int, device: torch.device) -> int:
@@ -180,7 +190,8 @@ def benchmark(width: float, batch: int, precision: str, device: torch.device, ar
         "ratio_alt_adam": seconds["alt_adam"] / seconds["adam"],
         "draw_batch_share": seconds["draw batch"] / seconds["adam"],
         "gflop_per_step": flops / 1e9, "gflops": flops / 1e9 / seconds["adam"],
-        "peak_memory_mib": memory_per_variant({k: v for k, v in variants.items() if k != "draw batch"}, device),
+        "peak_memory_mib": {name: in_fresh_process(memory_probe, name, width, batch, precision, str(device), 3, 1)
+                            for name in ("reference", *OPTIMIZER_NAMES)},
     }
     return result
 
@@ -195,10 +206,10 @@ def print_table(results: list[dict], peaks: dict[str, float]) -> None:
         print(f"| {r['width']} | {r['precision']} | {s['reference']:.3f} | {s['adam']:.3f} | {q['adam']:.3f} | "
               f"{q['extra_adam']:.3f} | {q['past_extra_adam']:.3f} | {q['optimistic_adam']:.3f} | "
               f"{r['ratio_alt_adam']:.3f} | {100 * r['draw_batch_share']:.2f}% | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} |")
-    print("\npeak memory growth of one step (MiB):")
+    print("\npeak memory of 3 steps above the memory before them (MiB; CPU: resident set):")
     for r in results:
         print(f"  width {r['width']} {r['precision']}: " +
-              ", ".join(f"{k} {v:.0f}" for k, v in r["peak_memory_mib"].items()))
+              ", ".join(f"{k} +{v['peak_mib'] - v['before_mib']:.0f}" for k, v in r["peak_memory_mib"].items()))
     for r in results:
         for name, (base, target) in TARGETS.items():
             verdict = "ok" if r["ratios"][name] <= target else "OVER TARGET"
@@ -216,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=2, help="timed steps per repeat")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--trace-steps", type=int, default=2000,
+                        help="steps of the memory trace (adam, extra_adam; smallest width, first precision); 0 skips it")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
@@ -227,9 +240,20 @@ def main(argv: list[str] | None = None) -> None:
     results = [benchmark(float(width), args.batch, precision, device, args)
                for width in args.widths.split(",") for precision in precisions]
     print_table(results, peaks)
+    traces = {}
+    if args.trace_steps > 0:
+        width = min(float(w) for w in args.widths.split(","))
+        print(f"\nmemory over {args.trace_steps} steps (width {width}, {precisions[0]}; MiB every 100 steps):")
+        for name in ("adam", "extra_adam"):
+            traces[name] = in_fresh_process(memory_probe, name, width, args.batch, precisions[0], str(device),
+                                            args.trace_steps, 100)["trace"]
+            after_warmup = [mib for step, mib in traces[name] if step >= 200]
+            print(f"  {name}: " + " ".join(f"{mib:.0f}" for _, mib in traces[name]) +
+                  f"  (after step 200: min {min(after_warmup):.0f}, max {max(after_warmup):.0f})")
     if args.json:
         args.json.write_text(json.dumps({"matmul_peak_gflops": peaks, "torch": torch.__version__,
-                                         "threads": torch.get_num_threads(), "results": results}, indent=2))
+                                         "threads": torch.get_num_threads(), "results": results,
+                                         "memory_traces": traces}, indent=2))
 
 
 if __name__ == "__main__":

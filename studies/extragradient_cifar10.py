@@ -19,13 +19,12 @@ import ali_opt  # noqa: F401
 from pathlib import Path
 
 from sacred import Experiment
-from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from ali_opt.errors import ConfigError, check_positive
 from ali_opt.plots.runs import group_runs, load_runs
 
 from . import train_ali
+from .comparison import check_study_config, observe_study, train_comparison
 from .plot import draw_all
 
 ex = Experiment("extragradient_cifar10", save_git_info=False)
@@ -52,29 +51,9 @@ def study_config():
 
 @ex.config_hook
 def validate_and_observe(config, command_name, logger):
-    """Check the config; record a single run in ``output``, a comparison in ``output/comparisons``."""
-    comparing = not config["optimizer"]["name"]
-    check_positive("seeds", config["seeds"], integer=True)
-    for index, entry in enumerate(config["comparison"]):
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ConfigError(f"comparison[{index}]={entry!r} is not valid; each entry is a dict with at least a name")
-        train_ali.check_training_config(_training_config(config, entry, config["seed"]))
-    if not comparing:
-        train_ali.check_training_config(_training_config(config, {}, config["seed"]))
-    ex.observers[:] = [o for o in ex.observers if not getattr(o, "from_config", False)]
-    if config["output"]:
-        observer = FileStorageObserver(Path(config["output"]) / ("comparisons" if comparing else ""))
-        observer.from_config = True
-        ex.observers.append(observer)
+    check_study_config(config)
+    observe_study(ex, config)
     return {}
-
-
-def _training_config(config: dict, optimizer_changes: dict, seed: int) -> dict:
-    """The config of one training run: the study's config with the optimizer entry applied."""
-    training = {key: value for key, value in config.items() if key not in ("comparison", "seeds", "pdf")}
-    training["optimizer"] = {**config["optimizer"], **optimizer_changes}
-    training["seed"] = seed
-    return training
 
 
 @ex.main
@@ -83,15 +62,8 @@ def main(_config, _run, _log):
     if config["optimizer"]["name"]:
         run_dir = train_ali.file_observer_folder(_run)
         return train_ali.train(config, _run.log_scalar, run_dir, _run.add_artifact)
-    if not config["output"]:
-        raise ConfigError('output="" is not valid for a comparison: its runs and figures need a folder')
     output = Path(config["output"])
-    outcomes = []
-    for entry in config["comparison"]:
-        for seed in range(config["seed"], config["seed"] + config["seeds"]):
-            _log.info("training %s, seed %d", entry["name"], seed)
-            run = train_ali.ex.run(config_updates=_training_config(config, entry, seed))
-            outcomes.append({"optimizer": entry["name"], "seed": seed, "run": run._id, **run.result})
+    outcomes = train_comparison(config, _log)
     runs, _ = load_runs([output / str(outcome["run"]) for outcome in outcomes])
     figures = draw_all(group_runs(runs), output / "figures", pdf=config["pdf"])
     for path in figures:

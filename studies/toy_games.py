@@ -50,6 +50,7 @@ from ali_opt.game import Game
 from ali_opt.plots.toy_games import PlaneTrajectories, plot_distances, plot_trajectories
 from ali_opt.sacred_setup import observe_config_folder
 from ali_opt.stopwatch import Stopwatch
+from ali_opt.threads import torch_threads
 from ali_opt.toy_games import build_toy_game
 from optimizers import DEFAULTS, OPTIMIZERS, Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
 
@@ -108,17 +109,6 @@ def validate(config, command_name, logger):
     if not isinstance(config["progress"], bool):
         raise ConfigError(f"progress={config['progress']!r} is not valid; it must be true or false")
     return {}
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` torch CPU threads, restoring the previous count after it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def play(game: Game, optimizer: GameOptimizer | Averaged, steps: int, batches: torch.Generator,

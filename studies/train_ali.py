@@ -52,6 +52,7 @@ def training_defaults():
     checkpoint_every = 1000
     seed = 0
     device = "auto"  # auto, cpu, cuda, cuda:N
+    threads = 0  # torch CPU threads; 0 keeps torch's default
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
@@ -101,6 +102,8 @@ def check_training_config(config: dict) -> None:
     for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
         check_positive(key, config[key], integer=True)
     resolve_device(config["device"])
+    if isinstance(config["threads"], bool) or not isinstance(config["threads"], int) or config["threads"] < 0:
+        raise ConfigError(f"threads={config['threads']!r} is not valid; it must be an integer >= 0 (0: torch's default)")
     check_choice("precision", config["precision"], PRECISIONS)
     if config["output"] and Path(config["output"]).exists() and not Path(config["output"]).is_dir():
         raise ConfigError(f"output={config['output']!r} is a file; give a folder for the runs (existing runs in it are kept)")

@@ -1,0 +1,166 @@
+"""Which game optimizers let ALI cover every mode of a 2-D mixture of Gaussians?
+
+    python -m studies.ali_mixture                                                # every optimizer, ring of 8
+    python -m studies.ali_mixture with data.name=grid                            # every optimizer, grid of 25
+    python -m studies.ali_mixture with data.name=grid optimizer.name=extra_adam  # one optimizer, one run
+
+ALI with the ``mlp`` model on ``data.name`` (``ring`` or ``grid``, see
+:mod:`ali_opt.data.mixtures`). Without a chosen optimizer (``optimizer.name=""``, the
+default) the study trains every entry of ``comparison`` for ``seeds`` seeds, each as its
+own Sacred run of :mod:`studies.train_ali` in ``output``. It then reloads each run's last
+checkpoint, counts the modes that :data:`SAMPLES` generated points cover
+(:mod:`ali_opt.mode_coverage`), and draws ``mixture.png`` (samples and reconstructions, one
+column per run, see :mod:`ali_opt.plots.mixture`) with the comparison figures and summary
+table of :func:`studies.plot.draw_all` into ``output/figures``. The comparison itself is
+recorded in ``output/comparisons``; its result lists every run with ``modes_covered`` and
+``high_quality`` (the fraction of samples near a mode). With ``optimizer.name`` set (or a
+named config such as ``with extra_adam``) it trains that optimizer as one run, adds the
+figure to it and returns the same two keys. Every config key of :mod:`studies.train_ali`
+applies; training uses one torch thread (``threads``).
+"""
+from __future__ import annotations
+
+import ali_opt  # noqa: F401  (quiets Sacred's import warning)
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
+
+from ali_opt.checkpoint import checkpoint_path, load_checkpoint
+from ali_opt.data.mixtures import MIXTURES, mixture_centers, mixture_std, sample_mixture
+from ali_opt.errors import ConfigError, check_choice, check_positive
+from ali_opt.evaluation import evaluation_mode
+from ali_opt.mode_coverage import high_quality_fraction, modes_covered
+from ali_opt.plots.mixture import MixtureModel, plot_mixture
+from ali_opt.plots.runs import group_runs, load_runs
+from ali_opt.training import build_run
+
+from . import train_ali
+from .comparison import check_study_config, observe_study, train_comparison
+from .plot import draw_all
+
+SAMPLES = 2000
+"""Generated points that modes are counted from (and that the figure shows)."""
+
+RECONSTRUCTED = 300
+"""Held-out points whose reconstructions the figure shows."""
+
+ex = Experiment("ali_mixture", save_git_info=False)
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+train_ali.add_training_configs(ex)
+
+
+@ex.config
+def study_config():
+    model = "mlp"
+    data = {"name": "ring", "heldout": 500, "download": False}  # ring (8 modes) or grid (25)
+    optimizer = dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3})  # name "": the whole comparison
+    batch_size = 256
+    steps = 3000
+    log_every = 25
+    eval_every = 250
+    checkpoint_every = 500
+    threads = 1  # a step of the small MLPs is far slower with more torch threads
+    output = "runs/ali_mixture"
+    comparison = [  # what each comparison run changes in `optimizer`
+        {"name": "adam"},
+        {"name": "alt_adam"},
+        {"name": "extra_adam"},
+        {"name": "optimistic_adam"},
+        {"name": "past_extra_adam"},
+        {"name": "gda", "lr": {"d": 3e-2, "g": 3e-2}},
+        {"name": "extragradient", "lr": {"d": 3e-2, "g": 3e-2}},
+    ]
+    seeds = 1  # runs per comparison entry, with seeds seed, seed+1, ...
+    pdf = False  # also write the figures as PDF
+
+
+@ex.config_hook
+def validate_and_observe(config, command_name, logger):
+    check_choice("data.name", config["data"]["name"], MIXTURES)
+    check_choice("model", config["model"], ("mlp",))
+    check_study_config(config)
+    observe_study(ex, config)
+    return {}
+
+
+@ex.main
+def main(_config, _run, _log):
+    config = dict(_config)
+    if config["optimizer"]["name"]:
+        return train_one(config, _run, _log)
+    return compare(config, _run, _log)
+
+
+def train_one(config: dict, sacred_run, log) -> dict:
+    """Train the chosen optimizer as ``sacred_run``; add the mixture figure; the result with its coverage."""
+    run_dir = train_ali.file_observer_folder(sacred_run)
+    result = train_ali.train(config, sacred_run.log_scalar, run_dir, sacred_run.add_artifact)
+    model = evaluate(run_dir, config["optimizer"]["name"]) if run_dir else None
+    if model is None:
+        log.warning("no checkpoint: modes are not counted and no figure is drawn")
+        return result
+    with tempfile.TemporaryDirectory() as folder:
+        for path in draw([model], config["data"]["name"], Path(folder) / "mixture", config["pdf"]):
+            sacred_run.add_artifact(path)
+    return {**result, "modes_covered": model.covered, "high_quality": model.high_quality}
+
+
+def compare(config: dict, sacred_run, log) -> dict:
+    """Train every comparison entry and seed as its own run of :mod:`studies.train_ali`; add the
+    figures to ``sacred_run``; the result of each trained run with its coverage."""
+    output = Path(config["output"])
+    outcomes = train_comparison(config, log)
+    runs, _ = load_runs([output / outcome["run"] for outcome in outcomes])
+    groups = group_runs(runs)
+    models = {run.folder.name: evaluate(run.folder, group.label + (f" seed {run.seed}" if len(group.runs) > 1 else ""))
+              for group in groups for run in group.runs}
+    drawn = [model for model in models.values() if model is not None]
+    figures = draw(drawn, config["data"]["name"], output / "figures" / "mixture", config["pdf"]) if drawn else []
+    figures += draw_all(groups, output / "figures", pdf=config["pdf"])
+    for path in figures:
+        sacred_run.add_artifact(path)
+    for outcome in outcomes:
+        model = models[outcome["run"]]
+        outcome["modes_covered"] = model.covered if model else None
+        outcome["high_quality"] = model.high_quality if model else None
+        log.info("%s, seed %d: %s modes covered", outcome["optimizer"], outcome["seed"], outcome["modes_covered"])
+    return {"runs": outcomes, "figures": [str(path) for path in figures]}
+
+
+@torch.no_grad()
+def evaluate(run_folder: Path, label: str) -> MixtureModel | None:
+    """The model of the run in ``run_folder`` at its last checkpoint, as the figure shows it (None without one)."""
+    if not checkpoint_path(run_folder).is_file():
+        return None
+    checkpoint = load_checkpoint(run_folder, key="checkpoint")
+    config = checkpoint["config"]
+    parts = build_run(config)
+    game = parts.game
+    game.load_state_dict(checkpoint["game"])
+    kind = config["data"]["name"]
+    centers, std = mixture_centers(kind), mixture_std(kind)
+    generator = torch.Generator(parts.device).manual_seed(0)
+    with evaluation_mode(game):
+        samples = game.generate(torch.randn((SAMPLES, *game.latent_shape), generator=generator, device=parts.device))
+        heldout = parts.dataset.heldout[:RECONSTRUCTED]
+        reconstructions = game.reconstruct(heldout)
+    covered, _ = modes_covered(samples, centers, std)
+    stopped_early = checkpoint["step"] < config["steps"]
+    return MixtureModel(label, samples, heldout, reconstructions, covered, high_quality_fraction(samples, centers, std),
+                        note=f"shown at step {checkpoint['step']} of {config['steps']}" if stopped_early else "")
+
+
+def draw(models: Sequence[MixtureModel], kind: str, path: Path, pdf: bool) -> list[Path]:
+    """The mixture figure of ``models`` over :data:`SAMPLES` points of mixture ``kind``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = sample_mixture(kind, SAMPLES, torch.Generator().manual_seed(0))
+    return plot_mixture(models, data, mixture_centers(kind), path, pdf)
+
+
+if __name__ == "__main__":
+    ex.run_commandline()

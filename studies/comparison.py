@@ -1,0 +1,65 @@
+"""What the comparison studies share: one training run per optimizer entry and seed, side by side.
+
+A study config is a training config (:mod:`studies.train_ali`) plus ``comparison`` (a list
+of changes to ``optimizer``, each with at least a ``name``), ``seeds`` (runs per entry)
+and ``pdf``. With ``optimizer.name`` empty the study compares; otherwise it trains that
+one optimizer.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+
+from ali_opt.errors import ConfigError, check_positive
+
+from . import train_ali
+
+STUDY_KEYS = ("comparison", "seeds", "pdf")
+
+
+def comparing(config: dict) -> bool:
+    return not config["optimizer"]["name"]
+
+
+def training_config(config: dict, optimizer_changes: dict, seed: int) -> dict:
+    """The config of one training run: the study's config with a comparison entry applied."""
+    training = {key: value for key, value in config.items() if key not in STUDY_KEYS}
+    training["optimizer"] = {**config["optimizer"], **optimizer_changes}
+    training["seed"] = seed
+    return training
+
+
+def check_study_config(config: dict) -> None:
+    """Raise :class:`ConfigError` for the first bad value of a study config."""
+    check_positive("seeds", config["seeds"], integer=True)
+    if comparing(config) and not config["output"]:
+        raise ConfigError('output="" is not valid for a comparison: its runs and figures need a folder')
+    for index, entry in enumerate(config["comparison"]):
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ConfigError(f"comparison[{index}]={entry!r} is not valid; each entry is a dict with at least a name")
+        train_ali.check_training_config(training_config(config, entry, config["seed"]))
+    if not comparing(config):
+        train_ali.check_training_config(training_config(config, {}, config["seed"]))
+
+
+def observe_study(experiment: Experiment, config: dict) -> None:
+    """Record a single run in ``output`` and a comparison in ``output/comparisons``."""
+    experiment.observers[:] = [o for o in experiment.observers if not getattr(o, "from_config", False)]
+    if config["output"]:
+        observer = FileStorageObserver(Path(config["output"]) / ("comparisons" if comparing(config) else ""))
+        observer.from_config = True
+        experiment.observers.append(observer)
+
+
+def train_comparison(config: dict, log) -> list[dict]:
+    """Train every comparison entry for every seed, each as its own run of :mod:`studies.train_ali`
+    in ``output``; one outcome per run: optimizer, seed, run id and the run's result."""
+    outcomes = []
+    for entry in config["comparison"]:
+        for seed in range(config["seed"], config["seed"] + config["seeds"]):
+            log.info("training %s, seed %d", entry["name"], seed)
+            trained = train_ali.ex.run(config_updates=training_config(config, entry, seed))
+            outcomes.append({"optimizer": entry["name"], "seed": seed, "run": trained._id, **trained.result})
+    return outcomes

@@ -1,0 +1,116 @@
+"""Mode coverage on hand-made points; the mixture study end to end on a few steps; its bad input."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ali_opt.data.mixtures import mixture_centers, mixture_std, sample_mixture
+from ali_opt.errors import ConfigError
+from ali_opt.mode_coverage import high_quality_fraction, modes_covered
+from studies.ali_mixture import ex
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CENTERS = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+"""Two modes of standard deviation 1: a point counts for a mode within distance 3 of it."""
+
+POINTS = torch.tensor([
+    [0.0, 0.0],  # mode 0, on its center
+    [3.0, 0.0],  # mode 0, exactly 3 std away
+    [0.0, -2.9],  # mode 0
+    [10.0, 0.0],  # mode 1
+    [13.01, 0.0],  # just beyond 3 std of mode 1
+    [5.0, 0.0],  # between the modes, near neither
+    [math.nan, math.nan],  # a diverged sample
+    [math.inf, 0.0],
+])
+
+
+@pytest.mark.parametrize("min_fraction, covered", [
+    (0.1, 2),  # needs max(0.1 * 8 / 2, 1) = 1 sample
+    (0.75, 1),  # needs 3: mode 0 only
+    (1.0, 0),  # needs 4
+    (0.0, 2),  # needs 1
+])
+def test_modes_covered_counts_points_within_three_std(min_fraction, covered):
+    count, per_mode = modes_covered(POINTS, CENTERS, 1.0, min_fraction)
+    assert count == covered
+    assert per_mode.tolist() == [3, 1]
+
+
+def test_high_quality_fraction_counts_points_near_any_mode():
+    assert high_quality_fraction(POINTS, CENTERS, 1.0) == 0.5
+    assert high_quality_fraction(POINTS, CENTERS, 0.5) == 2 / 8  # radius 1.5: the two centers only
+    assert math.isnan(high_quality_fraction(POINTS[:0], CENTERS, 1.0))
+
+
+def test_a_point_near_two_modes_counts_for_both():
+    count, per_mode = modes_covered(torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, 0.0], [4.0, 0.0]]), 1.0)
+    assert (count, per_mode.tolist()) == (2, [1, 1])
+
+
+def test_no_samples_cover_no_mode():
+    count, per_mode = modes_covered(POINTS[:0], CENTERS, 1.0, min_fraction=0.0)
+    assert (count, per_mode.tolist()) == (0, [0, 0])
+
+
+@pytest.mark.parametrize("kind, modes", [("ring", 8), ("grid", 25)])
+def test_the_data_itself_covers_every_mode_and_one_mode_covers_one(kind, modes):
+    data = sample_mixture(kind, 2000, torch.Generator().manual_seed(0))
+    centers, std = mixture_centers(kind), mixture_std(kind)
+    assert modes_covered(data, centers, std)[0] == modes
+    assert high_quality_fraction(data, centers, std) > 0.97  # 1 - exp(-9/2) = 0.989 of a 2-D Gaussian
+    one_mode = centers[3] + std * torch.randn(500, 2, generator=torch.Generator().manual_seed(0))
+    assert modes_covered(one_mode, centers, std)[0] == 1
+
+
+def tiny(output: Path, **updates) -> dict:
+    return {"steps": 12, "batch_size": 32, "log_every": 4, "eval_every": 6, "checkpoint_every": 6,
+            "data": {"heldout": 40}, "output": str(output), "progress": False, **updates}
+
+
+def test_comparison_trains_each_optimizer_and_draws_the_figures(tmp_path):
+    comparison = [{"name": "adam"}, {"name": "extragradient", "lr": {"d": 1e-2, "g": 1e-2}}]
+    finished = ex.run(config_updates=tiny(tmp_path, comparison=comparison), options={"--loglevel": "ERROR"})
+    runs = finished.result["runs"]
+    assert [(run["optimizer"], run["run"], run["steps"]) for run in runs] == [("adam", "1", 12), ("extragradient", "2", 12)]
+    assert all(0 <= run["modes_covered"] <= 8 and 0 <= run["high_quality"] <= 1 for run in runs)
+    figures = {"mixture.png", "recon_vs_time.png", "stability.png", "grad_norms.png", "summary.md", "summary.csv"}
+    assert {Path(path).name for path in finished.result["figures"]} == figures
+    assert figures <= {path.name for path in (tmp_path / "figures").iterdir()}
+    assert (tmp_path / "comparisons" / "1" / "mixture.png").is_file()
+
+
+def test_one_optimizer_is_one_run_with_its_figure(tmp_path):
+    updates = tiny(tmp_path, optimizer={"name": "extra_adam"}, data={"name": "grid", "heldout": 40})
+    finished = ex.run(config_updates=updates, options={"--loglevel": "ERROR"})
+    assert 0 <= finished.result["modes_covered"] <= 25
+    assert {"checkpoint.pt", "mixture.png"} <= {path.name for path in (tmp_path / "1").iterdir()}
+
+
+@pytest.mark.parametrize("updates, message", [
+    ({"data": {"name": "cifar10"}}, "data.name='cifar10' is not valid; choose one of: ring, grid"),
+    ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp"),
+    ({"comparison": [{"lr": 1e-3}]}, "comparison[0]={'lr': 0.001} is not valid"),
+    ({"comparison": [{"name": "adam", "lr": -1}]}, "optimizer.lr=-1 is not valid"),
+    ({"output": ""}, 'output="" is not valid for a comparison'),
+])
+def test_bad_config_raises_one_config_error(tmp_path, updates, message):
+    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("(", r"\(")):
+        ex.run(config_updates={"output": str(tmp_path / "runs"), **updates}, options={"--loglevel": "ERROR"})
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_config_on_the_command_line_is_one_line(tmp_path):
+    output = tmp_path / "runs"
+    finished = subprocess.run([sys.executable, "-m", "studies.ali_mixture", "with", "data.name=svhn", f"output={output}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("data.name='svhn' is not valid; choose one of: ring, grid")
+    assert not output.exists()
