@@ -20,6 +20,7 @@ from tqdm import tqdm
 from optimizers import Averaged, GameOptimizer, build_optimizer
 
 from .ali import ALIGame
+from .allocator import retain_freed_memory
 from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .devices import resolve_device
@@ -52,6 +53,8 @@ class RunParts:
 def build_run(config: dict) -> RunParts:
     """Device, data, models, game and optimizer of a run, seeded from ``config["seed"]``."""
     device = resolve_device(config["device"])
+    if device.type == "cpu":
+        retain_freed_memory()
     data = config["data"]
     dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
                            download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"])

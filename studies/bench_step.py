@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import ali_opt  # noqa: F401
 from ali_opt.ali import ALIGame
+from ali_opt.allocator import retain_freed_memory
 from ali_opt.data import Dataset
 from ali_opt.devices import resolve_device
 from ali_opt.models import build_models
@@ -145,10 +146,12 @@ def time_variants(variants: dict, device: torch.device, warmup: int, repeats: in
 
 
 def memory_probe(name: str, width: float, batch: int, precision: str, device_name: str, steps: int,
-                 every: int) -> dict:
+                 every: int, allocator: str) -> dict:
     """In a fresh process: memory before the first step of ``name`` and its peak over ``steps``
     steps (CPU: resident set, VmHWM; CUDA: allocated), plus a trace every ``every`` steps."""
     device = resolve_device(device_name)
+    if allocator == "retain" and device.type == "cpu":
+        retain_freed_memory()
     variants, _ = build_variants(width, batch, precision, device, channels_last=False, names=(name,))
     step = variants[name]
     if device.type == "cuda":
@@ -185,12 +188,13 @@ def benchmark(width: float, batch: int, precision: str, device: torch.device, ar
     flops = step_flops(game, batch, device)
     result = {
         "model": "cifar32", "width": width, "batch": batch, "precision": precision, "device": str(device),
-        "channels_last": args.channels_last, "seconds_per_step": seconds,
+        "channels_last": args.channels_last, "allocator": args.allocator, "seconds_per_step": seconds,
         "ratios": {name: seconds[name] / seconds[base] for name, (base, _) in TARGETS.items()},
         "ratio_alt_adam": seconds["alt_adam"] / seconds["adam"],
         "draw_batch_share": seconds["draw batch"] / seconds["adam"],
         "gflop_per_step": flops / 1e9, "gflops": flops / 1e9 / seconds["adam"],
-        "peak_memory_mib": {name: in_fresh_process(memory_probe, name, width, batch, precision, str(device), 3, 1)
+        "peak_memory_mib": {name: in_fresh_process(memory_probe, name, width, batch, precision, str(device), 3, 1,
+                                                 args.allocator)
                             for name in ("reference", *OPTIMIZER_NAMES)},
     }
     return result
@@ -223,15 +227,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=2, help="timed steps per repeat")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per repeat")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--allocator", choices=("retain", "glibc"), default="retain",
+                        help="retain: keep freed memory in the process, as training does on a CPU; glibc: its defaults")
     parser.add_argument("--trace-steps", type=int, default=2000,
                         help="steps of the memory trace (adam, extra_adam; smallest width, first precision); 0 skips it")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
+    if args.allocator == "retain" and device.type == "cpu":
+        retain_freed_memory()
     precisions = args.precisions.split(",")
     for precision in precisions:
         if precision not in PRECISIONS:
@@ -246,10 +254,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nmemory over {args.trace_steps} steps (width {width}, {precisions[0]}; MiB every 100 steps):")
         for name in ("adam", "extra_adam"):
             traces[name] = in_fresh_process(memory_probe, name, width, args.batch, precisions[0], str(device),
-                                            args.trace_steps, 100)["trace"]
-            after_warmup = [mib for step, mib in traces[name] if step >= 200]
+                                            args.trace_steps, 100, args.allocator)["trace"]
+            second_half = [mib for _, mib in traces[name][len(traces[name]) // 2:]]
             print(f"  {name}: " + " ".join(f"{mib:.0f}" for _, mib in traces[name]) +
-                  f"  (after step 200: min {min(after_warmup):.0f}, max {max(after_warmup):.0f})")
+                  f"  (second half: min {min(second_half):.0f}, max {max(second_half):.0f})")
     if args.json:
         args.json.write_text(json.dumps({"matmul_peak_gflops": peaks, "torch": torch.__version__,
                                          "threads": torch.get_num_threads(), "results": results,

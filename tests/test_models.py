@@ -224,3 +224,29 @@ def test_bad_width_is_a_config_error(width):
 def test_bad_dims_are_config_errors(key, value):
     with pytest.raises(ConfigError, match=key):
         build_models("mlp", **{key: value})
+
+
+def test_two_piece_maxout_matches_amax_forward_and_backward():
+    from ali_opt.models.layers import Maxout
+
+    x = torch.randn(6, 8, 3, 3, requires_grad=True)
+    reference = x.detach().clone().requires_grad_()
+    weights = torch.randn(6, 4, 3, 3)
+    (Maxout(2)(x) * weights).sum().backward()
+    (reference.unflatten(1, (-1, 2)).amax(2) * weights).sum().backward()
+    assert torch.equal(Maxout(2)(x), reference.unflatten(1, (-1, 2)).amax(2))
+    assert torch.equal(x.grad, reference.grad)
+
+
+def test_cpu_dropout_keeps_the_expected_fraction_and_the_mean():
+    from ali_opt.models.layers import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.2)
+    x = torch.ones(200_000)
+    y = layer(x)
+    kept = (y != 0).float().mean().item()
+    assert abs(kept - 0.8) < 0.005
+    assert torch.allclose(y[y != 0], torch.full_like(y[y != 0], 1 / 0.8))
+    assert abs(y.mean().item() - 1.0) < 0.01
+    assert torch.equal(layer.eval()(x), x)

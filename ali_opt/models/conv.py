@@ -6,7 +6,7 @@ from torch import nn
 
 from ali_opt.models.architectures import IMAGE_CHANNELS, ConvArchitecture
 from ali_opt.models.initialization import init_gaussian_, pixel_log_odds
-from ali_opt.models.layers import stack
+from ali_opt.models.layers import Dropout, stack
 from ali_opt.models.networks import ALIModels, GaussianEncoder, JointDiscriminator
 
 
@@ -61,5 +61,5 @@ def _discriminator(arch: ConvArchitecture, width: float, latent_dim: int) -> Joi
     return JointDiscriminator(
         x_path=nn.Sequential(*x_convs, nn.Flatten()),
         z_path=nn.Sequential(nn.Flatten(), *z_dense),
-        joint=nn.Sequential(*joint, nn.Dropout(arch.logit_dropout), nn.Linear(channels, 1)),
+        joint=nn.Sequential(*joint, Dropout(arch.logit_dropout), nn.Linear(channels, 1)),
     )
