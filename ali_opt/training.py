@@ -80,7 +80,7 @@ def train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[
 def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None]) -> dict:
     parts = build_run(config)
     game, optimizer, dataset = parts.game, parts.optimizer, parts.dataset
-    start, stopwatch, best_mse = 0, Stopwatch(), float("inf")
+    start, stopwatch, best_mse, latest_mse = 0, Stopwatch(), float("inf"), float("nan")
     if config["resume"]:
         checkpoint = load_checkpoint(config["resume"])
         _check_resumable(checkpoint["config"], config)
@@ -140,9 +140,10 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                     for name, value in {**scalars, "wall_time": wall, "cpu_time": cpu}.items():
                         log(name, value, step)
                     progress.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
-                                         mse=f"{best_mse:.4f}", refresh=False)
+                                         recon_mse=f"{latest_mse:.4f}", refresh=False)
                 if evaluating:
-                    best_mse = min(best_mse, evaluate(step))
+                    latest_mse = evaluate(step)
+                    best_mse = min(best_mse, latest_mse)
                 if saving:
                     checkpoint(step)
             if stop_requested():

@@ -27,12 +27,11 @@ from pathlib import Path
 
 import torch
 from sacred import Experiment
-from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from ali_opt.checkpoint import checkpoint_path, load_checkpoint
 from ali_opt.data.mixtures import MIXTURES, mixture_centers, mixture_std, sample_mixture
-from ali_opt.errors import ConfigError, check_choice, check_positive
+from ali_opt.errors import check_choice
 from ali_opt.evaluation import evaluation_mode
 from ali_opt.mode_coverage import high_quality_fraction, modes_covered
 from ali_opt.plots.mixture import MixtureModel, plot_mixture
@@ -40,7 +39,7 @@ from ali_opt.plots.runs import group_runs, load_runs
 from ali_opt.training import build_run
 
 from . import train_ali
-from .comparison import check_study_config, observe_study, train_comparison
+from .comparison import add_study_hook, train_comparison
 from .plot import draw_all
 
 SAMPLES = 2000
@@ -79,13 +78,12 @@ def study_config():
     pdf = False  # also write the figures as PDF
 
 
-@ex.config_hook
-def validate_and_observe(config, command_name, logger):
+def check_mixture_config(config: dict) -> None:
     check_choice("data.name", config["data"]["name"], MIXTURES)
     check_choice("model", config["model"], ("mlp",))
-    check_study_config(config)
-    observe_study(ex, config)
-    return {}
+
+
+add_study_hook(ex, check_mixture_config)
 
 
 @ex.main
@@ -98,8 +96,8 @@ def main(_config, _run, _log):
 
 def train_one(config: dict, sacred_run, log) -> dict:
     """Train the chosen optimizer as ``sacred_run``; add the mixture figure; the result with its coverage."""
+    result = train_ali.train_run(config, sacred_run, log)
     run_dir = train_ali.file_observer_folder(sacred_run)
-    result = train_ali.train(config, sacred_run.log_scalar, run_dir, sacred_run.add_artifact)
     model = evaluate(run_dir, config["optimizer"]["name"]) if run_dir else None
     if model is None:
         log.warning("no checkpoint: modes are not counted and no figure is drawn")

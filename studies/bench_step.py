@@ -201,7 +201,7 @@ def benchmark(width: float, batch: int, precision: str, device: torch.device, ar
 
 
 def print_table(results: list[dict], peaks: dict[str, float]) -> None:
-    print(f"matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    print("matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
     header = "| width | precision | reference s | adam s | adam/ref | extra/adam | past_extra/adam | optimistic/adam | alt/adam | batch draw | GFLOP/step | GFLOP/s |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))

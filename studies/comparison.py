@@ -7,6 +7,7 @@ one optimizer.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sacred import Experiment
@@ -42,6 +43,18 @@ def check_study_config(config: dict) -> None:
         train_ali.check_training_config(training_config(config, entry, config["seed"]))
     if not comparing(config):
         train_ali.check_training_config(training_config(config, {}, config["seed"]))
+
+
+def add_study_hook(experiment: Experiment, check: Callable[[dict], None] = lambda config: None) -> None:
+    """Validate a study's config (``check`` first, then :func:`check_study_config`) and set up its
+    observers before any run starts."""
+
+    @experiment.config_hook
+    def validate_and_observe(config, command_name, logger):
+        check(config)
+        check_study_config(config)
+        observe_study(experiment, config)
+        return {}
 
 
 def observe_study(experiment: Experiment, config: dict) -> None:

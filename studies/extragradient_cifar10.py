@@ -24,7 +24,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 from ali_opt.plots.runs import group_runs, load_runs
 
 from . import train_ali
-from .comparison import check_study_config, observe_study, train_comparison
+from .comparison import add_study_hook, train_comparison
 from .plot import draw_all
 
 ex = Experiment("extragradient_cifar10", save_git_info=False)
@@ -49,19 +49,14 @@ def study_config():
 
 
 
-@ex.config_hook
-def validate_and_observe(config, command_name, logger):
-    check_study_config(config)
-    observe_study(ex, config)
-    return {}
+add_study_hook(ex)
 
 
 @ex.main
 def main(_config, _run, _log):
     config = dict(_config)
     if config["optimizer"]["name"]:
-        run_dir = train_ali.file_observer_folder(_run)
-        return train_ali.train(config, _run.log_scalar, run_dir, _run.add_artifact)
+        return train_ali.train_run(config, _run, _log)
     output = Path(config["output"])
     outcomes = train_comparison(config, _log)
     runs, _ = load_runs([output / str(outcome["run"]) for outcome in outcomes])

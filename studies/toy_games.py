@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import ali_opt  # noqa: F401  (quiets Sacred's import warning)
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 

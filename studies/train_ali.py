@@ -63,7 +63,7 @@ def training_defaults():
 def quick():
     """A quarter-width model and a few hundred steps: minutes on a laptop CPU."""
     width = 0.25
-    steps = 300
+    steps = 600
     batch_size = 64
     log_every = 5
     eval_every = 50
@@ -118,16 +118,21 @@ def file_observer_folder(run) -> Path | None:
     return folders[0] if folders else None
 
 
+def train_run(config: dict, sacred_run, log) -> dict:
+    """Train ``config`` as the Sacred run ``sacred_run`` (checkpoints in its file observer's folder)."""
+    run_dir = file_observer_folder(sacred_run)
+    if run_dir is None:
+        log.warning("no FileStorageObserver: this run writes no checkpoints")
+    result = train(dict(config), sacred_run.log_scalar, run_dir, sacred_run.add_artifact)
+    if result["diverged_at"] is not None:
+        sacred_run.info["diverged_at"] = result["diverged_at"]
+        log.warning("diverged at step %d: non-finite loss or gradient", result["diverged_at"])
+    return result
+
+
 @ex.main
 def main(_config, _run, _log):
-    run_dir = file_observer_folder(_run)
-    if run_dir is None:
-        _log.warning("no FileStorageObserver: this run writes no checkpoints")
-    result = train(_config, _run.log_scalar, run_dir, _run.add_artifact)
-    if result["diverged_at"] is not None:
-        _run.info["diverged_at"] = result["diverged_at"]
-        _log.warning("diverged at step %d: non-finite loss or gradient", result["diverged_at"])
-    return result
+    return train_run(_config, _run, _log)
 
 
 if __name__ == "__main__":
