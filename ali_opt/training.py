@@ -126,7 +126,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             progress.update()
             logging = step % config["log_every"] == 0 or step == config["steps"]
             evaluating = step % config["eval_every"] == 0 or step == config["steps"]
-            saving = step % config["checkpoint_every"] == 0 or step == config["steps"] or stop_requested()
+            stopping = stop_requested()  # read once: a signal arriving later is seen at the next step
+            saving = step % config["checkpoint_every"] == 0 or step == config["steps"] or stopping
             if not (logging or evaluating or saving):
                 continue
             _synchronize(parts.device)
@@ -146,7 +147,7 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                     best_mse = min(best_mse, latest_mse)
                 if saving:
                     checkpoint(step)
-            if stop_requested():
+            if stopping:
                 raise KeyboardInterrupt(f"stopped by a signal after step {step}; resume with resume={run_dir}")
     if diverged_at is None:
         _write_figures(game, dataset, "", add_artifact)

@@ -97,8 +97,8 @@ def cli(*args, cwd=ROOT):
 
 
 def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
-    command = [sys.executable, "-m", "studies.train_ali", "with", *(f"{k}={json.dumps(v)}" for k, v in
-               tiny_config(images, tmp_path, steps=100000, checkpoint_every=100000).items())]
+    settings = tiny_config(images, tmp_path, steps=100000, checkpoint_every=100000)
+    command = [sys.executable, "-m", "studies.train_ali", "with", *(f"{k}={v!r}" for k, v in settings.items())]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     metrics = tmp_path / "1" / "metrics.json"
     deadline = time.time() + 240
@@ -107,9 +107,12 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0, output
+    assert (tmp_path / "1" / "checkpoint.pt").exists(), output
     checkpoint = torch.load(tmp_path / "1" / "checkpoint.pt", weights_only=True)
     assert 0 < checkpoint["step"] < 100000
     assert json.loads((tmp_path / "1" / "run.json").read_text())["status"] == "INTERRUPTED"
+    resumed = run(images, tmp_path, steps=checkpoint["step"] + 5, resume=str(tmp_path / "1"))
+    assert resumed.result["steps"] == checkpoint["step"] + 5
 
 
 @pytest.mark.parametrize("args, message", [
