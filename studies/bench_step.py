@@ -236,7 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trace-steps", type=int, default=2000,
                         help="steps of the memory trace (adam, extra_adam; smallest width, first precision); 0 skips it")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="let --json replace an existing file")
     args = parser.parse_args(argv)
+    if args.json and args.json.exists() and not args.overwrite:
+        parser.error(f"--json {args.json} exists; give another path, or --overwrite to replace it")
     device = resolve_device(args.device)
     if args.allocator == "retain" and device.type == "cpu":
         retain_freed_memory()
