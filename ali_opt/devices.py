@@ -23,3 +23,9 @@ def resolve_device(name: str) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(f"device={name!r} is not available: this machine has {torch.cuda.device_count()} GPU(s)")
     return device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA); a no-op on the CPU, whose work is already done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -23,7 +23,7 @@ from .ali import ALIGame
 from .allocator import retain_freed_memory
 from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
-from .devices import resolve_device
+from .devices import resolve_device, synchronize
 from .errors import ConfigError
 from .evaluation import reconstruction_mse, write_image_figures
 from .instrumentation import StepScalars, all_finite
@@ -130,7 +130,7 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             saving = step % config["checkpoint_every"] == 0 or step == config["steps"] or stopping
             if not (logging or evaluating or saving):
                 continue
-            _synchronize(parts.device)
+            synchronize(parts.device)
             wall, cpu = stopwatch.elapsed()
             with stopwatch.paused():
                 if first_bad_step.item() >= 0:
@@ -167,11 +167,6 @@ def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: C
     with tempfile.TemporaryDirectory() as folder:
         for path in write_image_figures(game, heldout, Path(folder), prefix):
             add_artifact(path)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _flatten(config: dict, prefix: str = "") -> dict:

@@ -35,11 +35,10 @@ from ali_opt.errors import check_choice
 from ali_opt.evaluation import evaluation_mode
 from ali_opt.mode_coverage import high_quality_fraction, modes_covered
 from ali_opt.plots.mixture import MixtureModel, plot_mixture
-from ali_opt.plots.runs import group_runs, load_runs
 from ali_opt.training import build_run
 
 from . import train_ali
-from .comparison import add_study_hook, train_comparison
+from .comparison import add_study_hook, comparison_groups, train_comparison
 from .plot import draw_all
 
 SAMPLES = 2000
@@ -113,8 +112,7 @@ def compare(config: dict, sacred_run, log) -> dict:
     figures to ``sacred_run``; the result of each trained run with its coverage."""
     output = Path(config["output"])
     outcomes = train_comparison(config, log)
-    runs, _ = load_runs([output / outcome["run"] for outcome in outcomes])
-    groups = group_runs(runs)
+    groups = comparison_groups(config, outcomes)
     models = {run.folder.name: evaluate(run.folder, group.label + (f" seed {run.seed}" if len(group.runs) > 1 else ""))
               for group in groups for run in group.runs}
     drawn = [model for model in models.values() if model is not None]

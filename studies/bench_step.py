@@ -29,7 +29,7 @@ import ali_opt  # noqa: F401
 from ali_opt.ali import ALIGame
 from ali_opt.allocator import retain_freed_memory
 from ali_opt.data import Dataset
-from ali_opt.devices import resolve_device
+from ali_opt.devices import resolve_device, synchronize
 from ali_opt.models import build_models
 from ali_opt.training import PRECISIONS
 from optimizers import build_optimizer
@@ -60,11 +60,6 @@ def reference_step(models, optimizers: tuple[torch.optim.Adam, torch.optim.Adam]
         p.grad = g
     for optimizer in optimizers:
         optimizer.step()
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def resident_mib() -> float:

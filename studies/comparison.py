@@ -14,6 +14,7 @@ from sacred import Experiment
 from sacred.observers import FileStorageObserver
 
 from ali_opt.errors import ConfigError, check_positive
+from ali_opt.plots.runs import Group, group_runs, load_runs
 
 from . import train_ali
 
@@ -76,3 +77,9 @@ def train_comparison(config: dict, log) -> list[dict]:
             trained = train_ali.ex.run(config_updates=training_config(config, entry, seed))
             outcomes.append({"optimizer": entry["name"], "seed": seed, "run": trained._id, **trained.result})
     return outcomes
+
+
+def comparison_groups(config: dict, outcomes: list[dict]) -> list[Group]:
+    """The runs that :func:`train_comparison` just trained, read back and grouped for the figures."""
+    runs, _ = load_runs([Path(config["output"]) / str(outcome["run"]) for outcome in outcomes])
+    return group_runs(runs)

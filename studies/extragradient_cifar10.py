@@ -21,10 +21,9 @@ from pathlib import Path
 from sacred import Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from ali_opt.plots.runs import group_runs, load_runs
 
 from . import train_ali
-from .comparison import add_study_hook, train_comparison
+from .comparison import add_study_hook, comparison_groups, train_comparison
 from .plot import draw_all
 
 ex = Experiment("extragradient_cifar10", save_git_info=False)
@@ -59,8 +58,7 @@ def main(_config, _run, _log):
         return train_ali.train_run(config, _run, _log)
     output = Path(config["output"])
     outcomes = train_comparison(config, _log)
-    runs, _ = load_runs([output / str(outcome["run"]) for outcome in outcomes])
-    figures = draw_all(group_runs(runs), output / "figures", pdf=config["pdf"])
+    figures = draw_all(comparison_groups(config, outcomes), output / "figures", pdf=config["pdf"])
     for path in figures:
         _run.add_artifact(path)
     return {"runs": outcomes, "figures": [str(p) for p in figures]}
