@@ -48,11 +48,24 @@ def download(url: str, destination: Path, *, md5: str | None, manual_hint: str) 
 
 
 def extract_tar(archive: Path, destination: Path) -> None:
-    """Unpack ``archive`` into ``destination`` with tarfile's "data" filter, which refuses
-    members that would land outside it (absolute paths, ``..``, links pointing out) and
-    special files such as devices."""
+    """Unpack ``archive`` into ``destination``, refusing members that would land outside it
+    (absolute paths, ``..``, links) and special files such as devices: tarfile's "data"
+    filter where Python has it (3.11.4 and later), the same checks by hand before that."""
     try:
         with tarfile.open(archive) as tar:
-            tar.extractall(destination, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(destination, filter="data")
+            else:
+                tar.extractall(destination, members=_safe_members(tar, destination))
     except (tarfile.TarError, OSError) as error:
         raise ConfigError(f"could not extract {archive} ({error}); delete it and try again") from None
+
+
+def _safe_members(tar: tarfile.TarFile, destination: Path) -> list[tarfile.TarInfo]:
+    """Every member of ``tar``, after checking each is a file or folder that stays inside ``destination``."""
+    root = destination.resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or (target != root and root not in target.parents):
+            raise tarfile.TarError(f"member {member.name!r} is not a plain file or folder inside {destination}")
+    return tar.getmembers()
