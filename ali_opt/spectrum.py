@@ -53,12 +53,13 @@ class Spectrum(np.ndarray):
 
 
 def game_eigenvalues(game: Game, batch: Any, k: int = 6, which: str = "LM", *, method: str = "auto",
-                     products: str = "vjp", tol: float = 0.0, seed: int = 0) -> np.ndarray:
+                     products: str = "vjp", tol: float = 0.0, maxiter: int | None = None, seed: int = 0) -> np.ndarray:
     """The ``k`` eigenvalues of the field's Jacobian at ``game``'s parameters on ``batch`` that ARPACK's
     ``which`` selects, sorted by that criterion (largest first for ``L*``, smallest first for ``S*``).
 
     ``batch`` is handed to ``game`` unchanged (any pytree). ``tol`` is ARPACK's relative accuracy
-    (0: machine precision). The result is a :class:`Spectrum` (a complex numpy array) whose
+    (0: machine precision) and ``maxiter`` its cap on restarts (None: ARPACK's default); when it
+    is reached, ``scipy.sparse.linalg.ArpackNoConvergence`` is raised. The result is a :class:`Spectrum` (a complex numpy array) whose
     ``products`` attribute counts the Jacobian products used (the dense path: one per parameter).
     """
     check_choice("which", which, WHICH)
@@ -82,7 +83,7 @@ def game_eigenvalues(game: Game, batch: Any, k: int = 6, which: str = "LM", *, m
             count = size
         else:
             operator = _operator(game, params, batch, products, reseed, size)
-            values = eigs(operator, k=k, which=which, tol=tol, return_eigenvectors=False)
+            values = eigs(operator, k=k, which=which, tol=tol, maxiter=maxiter, return_eigenvectors=False)
             count = operator.count
     found = _select(values, k, which).view(Spectrum)
     found.products = count
@@ -191,3 +192,23 @@ def _frozen(game: Game, seed: int) -> Iterator[Callable[[], None]]:
         with torch.no_grad():
             for name, b in game.named_buffers():
                 b.copy_(saved[name])
+
+
+def spectrum_scalars(eigenvalues: np.ndarray) -> dict[str, float]:
+    r"""What a run logs of a spectrum: ``eig_max_abs``, ``eig_max_real``, ``eig_min_real``,
+    ``eig_rotation`` (the largest :math:`|\mathrm{Im}|/|\mathrm{Re}|`, infinite for a purely imaginary
+    eigenvalue), ``eig_products`` (Jacobian products used) and every eigenvalue as ``eig_real_<i>``, ``eig_imag_<i>``."""
+    values = np.asarray(eigenvalues, dtype=complex)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rotation = np.abs(values.imag) / np.abs(values.real)
+    scalars = {
+        "eig_max_abs": float(np.abs(values).max()),
+        "eig_max_real": float(values.real.max()),
+        "eig_min_real": float(values.real.min()),
+        "eig_rotation": float(np.nan_to_num(rotation, nan=0.0, posinf=np.inf).max()),
+        "eig_products": int(getattr(eigenvalues, "products", 0)),
+    }
+    for index, value in enumerate(values):
+        scalars[f"eig_real_{index}"] = float(value.real)
+        scalars[f"eig_imag_{index}"] = float(value.imag)
+    return scalars

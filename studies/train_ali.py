@@ -57,6 +57,9 @@ def training_defaults():
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
     figures_every_eval = False
+    spectrum_every = 0  # every this many steps, log eigenvalues of the game's Jacobian on a fixed batch (0: off)
+    spectrum_k = 6  # how many eigenvalues (largest magnitude) spectrum_every computes
+    spectrum_tol = 1e-3  # ARPACK's relative accuracy for them (0: machine precision)
     progress = True
 
 
@@ -101,6 +104,13 @@ def check_training_config(config: dict) -> None:
     validate_config(config["optimizer"], ("d", "g"))
     for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
         check_positive(key, config[key], integer=True)
+    if isinstance(config["spectrum_every"], bool) or not isinstance(config["spectrum_every"], int) \
+            or config["spectrum_every"] < 0:
+        raise ConfigError(f"spectrum_every={config['spectrum_every']!r} is not valid; it must be an integer >= 0 (0: off)")
+    check_positive("spectrum_k", config["spectrum_k"], integer=True)
+    if isinstance(config["spectrum_tol"], bool) or not isinstance(config["spectrum_tol"], (int, float)) \
+            or not 0 <= config["spectrum_tol"] < 1:
+        raise ConfigError(f"spectrum_tol={config['spectrum_tol']!r} is not valid; it must lie in [0, 1) (0: machine precision)")
     resolve_device(config["device"])
     if isinstance(config["threads"], bool) or not isinstance(config["threads"], int) or config["threads"] < 0:
         raise ConfigError(f"threads={config['threads']!r} is not valid; it must be an integer >= 0 (0: torch's default)")
