@@ -39,7 +39,8 @@ from .errors import ConfigError, check_choice, check_positive
 from .game import Game
 
 WHICH = ("LM", "SM", "LR", "SR", "LI", "SI")
-"""ARPACK's choices: largest / smallest magnitude, real part, imaginary part."""
+"""ARPACK's choices: largest / smallest magnitude, real part, |imaginary part| (for a real
+matrix ARPACK ranks imaginary parts by absolute value, so conjugate pairs stay together)."""
 METHODS = ("auto", "arpack", "dense")
 PRODUCTS = ("vjp", "jvp")
 DENSE_LIMIT = 1000
@@ -91,7 +92,7 @@ def game_eigenvalues(game: Game, batch: Any, k: int = 6, which: str = "LM", *, m
 
 
 def _select(values: np.ndarray, k: int, which: str) -> np.ndarray:
-    key = {"M": np.abs, "R": np.real, "I": np.imag}[which[1]](values)
+    key = {"M": np.abs, "R": np.real, "I": lambda v: np.abs(np.imag(v))}[which[1]](values)
     order = np.argsort(-key if which[0] == "L" else key, kind="stable")
     return np.asarray(values, dtype=complex)[order[:k]]
 
