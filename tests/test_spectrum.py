@@ -48,9 +48,9 @@ def test_dirac_gan_eigenvalues_at_equilibrium_are_purely_imaginary(loss):
     np.testing.assert_allclose(sorted_by_imaginary(found), [-0.5j, 0.5j], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("which", ["LM", "LR", "SR"])
+@pytest.mark.parametrize("which", ["LM", "SR"])
 def test_arpack_and_dense_agree_on_a_nonlinear_game(which):
-    game = build_toy_game("mixture", hidden=8, batch_size=16)
+    game = build_toy_game("mixture", hidden=6, batch_size=16)
     batch = game.sample_batch(torch.Generator().manual_seed(0))
     dense = game_eigenvalues(game, batch, k=4, which=which, method="dense")
     for products in ("vjp", "jvp"):
