@@ -91,6 +91,36 @@ def test_divergence_stops_cleanly_and_keeps_the_last_good_checkpoint(images, tmp
     assert all(torch.isfinite(t).all() for t in checkpoint["game"].values() if t.is_floating_point())
 
 
+def test_a_step_that_makes_a_parameter_non_finite_is_the_divergence_step(images, tmp_path):
+    """A step of 1e39 (inf in float32) leaves finite losses and gradients at step 1's starting point
+    but infinite parameters after it: the run diverged at step 1 and trained 0 finite steps."""
+    finished = run(images, tmp_path, steps=5, log_every=1, optimizer={"name": "gda", "lr": 1e39})
+    assert finished.result["diverged_at"] == 1
+    assert finished.result["steps"] == 0
+
+
+def test_averaged_runs_log_the_live_model_too(images, tmp_path):
+    run(images, tmp_path, steps=4, log_every=4, eval_every=4, optimizer={"name": "adam", "average": "ema"})
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert metrics["recon_mse_live"]["steps"] == metrics["recon_mse"]["steps"] == [4]
+    assert metrics["recon_mse_live"]["values"] != metrics["recon_mse"]["values"]
+
+
+def test_clocks_stop_before_the_final_figures(images, tmp_path, monkeypatch):
+    import ali_opt.training
+
+    drawing = ali_opt.training._write_figures
+
+    def slow_figures(*args):
+        time.sleep(1.0)
+        drawing(*args)
+
+    monkeypatch.setattr(ali_opt.training, "_write_figures", slow_figures)
+    finished = run(images, tmp_path, steps=2, log_every=2, eval_every=2)
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert finished.result["wall_time"] - metrics["wall_time"]["values"][-1] < 0.5
+
+
 def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "studies.train_ali", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)

@@ -35,13 +35,20 @@ class Dataset:
 
     def heldout_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """The held-out examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
-        check_positive("batch_size", batch_size, integer=True)
-        for start in range(0, len(self.heldout), batch_size):
-            yield _as_float(self.heldout[start:start + batch_size])
+        return _in_order(self.heldout, batch_size)
+
+    def train_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """The training examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
+        return _in_order(self.train, batch_size)
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={tuple(self.train.shape)}, heldout={tuple(self.heldout.shape)}, "
                 f"dtype={self.train.dtype}, device={self.train.device})")
+
+
+def _in_order(examples: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    check_positive("batch_size", batch_size, integer=True)
+    return (_as_float(examples[start:start + batch_size]) for start in range(0, len(examples), batch_size))
 
 
 def _as_float(examples: torch.Tensor) -> torch.Tensor:
