@@ -28,7 +28,7 @@ from .errors import ConfigError
 from .evaluation import averaged_model, reconstruction_mse, write_image_figures
 from .instrumentation import StepScalars, all_finite
 from .interrupts import stop_requests
-from .models import build_models
+from .models import build_models, data_shape
 from .rng import capture_rng_state, restore_rng_state
 from .stopwatch import Stopwatch
 from .threads import torch_threads
@@ -58,11 +58,11 @@ def build_run(config: dict) -> RunParts:
     data = config["data"]
     dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
                            download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"])
-    torch.manual_seed(config["seed"])
-    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_mean)
-    if tuple(dataset.train.shape[1:]) != tuple(models.data_shape):
-        raise ConfigError(f"model={config['model']!r} takes data of shape {tuple(models.data_shape)}, but "
+    if tuple(dataset.train.shape[1:]) != data_shape(config["model"]):
+        raise ConfigError(f"model={config['model']!r} takes data of shape {data_shape(config['model'])}, but "
                           f"data.name={data['name']!r} holds {tuple(dataset.train.shape[1:])}; pick a matching model")
+    torch.manual_seed(config["seed"])
+    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_marginals)
     game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,
                    loss=config["loss"], autocast_dtype=PRECISIONS[config["precision"]]).to(device)
     optimizer = build_optimizer(game, config["optimizer"])

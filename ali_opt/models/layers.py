@@ -104,6 +104,21 @@ class Dropout(nn.Dropout):
         return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
 
 
+class UntiedBias(nn.Module):
+    """Adds a trained bias of its own to every value of a (N, *shape) input: an untied bias,
+    one per pixel and channel of a feature map (Blocks' ``tied_biases=False``)."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bias
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.bias.shape)}"
+
+
 class SpatialLinear(nn.Linear):
     """A linear map between whole feature maps: (N, *in_shape) -> (N, *out_shape).
 
