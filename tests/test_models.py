@@ -83,7 +83,7 @@ def test_width_scales_hidden_channels_only():
     assert (first_full.in_channels, first_full.out_channels) == (3, 32)
     assert (first_quarter.in_channels, first_quarter.out_channels) == (3, 8)
     assert full.encoder.net[-2].out_features == quarter.encoder.net[-2].out_features == 128
-    assert quarter.decoder[-2].out_channels == 3
+    assert quarter.decoder[-3].out_channels == 3
 
 
 def test_tiny_width_keeps_at_least_one_unit_per_layer():
