@@ -121,6 +121,26 @@ def test_clocks_stop_before_the_final_figures(images, tmp_path, monkeypatch):
     assert finished.result["wall_time"] - metrics["wall_time"]["values"][-1] < 0.5
 
 
+def test_file_storage_flag_records_the_run_once_with_its_checkpoint(images, tmp_path):
+    """Sacred's -F DIR is output=DIR: one copy of the run, in DIR, which resumes."""
+    config = tiny_config(images, tmp_path / "unused", steps=10)
+    del config["output"]
+    flagged = tmp_path / "flagged"
+    ex.run(config_updates=config, options={"--file_storage": str(flagged), "--loglevel": "ERROR"})
+    assert (flagged / "1" / "checkpoint.pt").exists()
+    assert json.loads((flagged / "1" / "config.json").read_text())["output"] == str(flagged)
+    resumed = run(images, tmp_path / "resumed", steps=12, resume=str(flagged / "1"))
+    assert resumed.result["steps"] == 12
+
+
+def test_file_storage_flag_and_another_output_are_refused(images, tmp_path):
+    config = tiny_config(images, tmp_path / "other", steps=10)
+    with pytest.raises(Exception, match="name two places"):
+        ex.run(config_updates=config, options={"--file_storage": str(tmp_path / "flagged"), "--loglevel": "ERROR",
+                                               "UPDATE": [f"output={tmp_path / 'other'}"]})
+    assert not (tmp_path / "other").exists() and not (tmp_path / "flagged").exists()
+
+
 def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "studies.train_ali", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
