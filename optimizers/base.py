@@ -155,5 +155,9 @@ class GameOptimizer:
             raise ValueError(f"optimizer state is for players {sorted(state['rules'])}, this game has {list(self.players)}")
         self.grad_evals = int(state["grad_evals"])
         self.rule_states = {player: self._to_device(state["rules"][player]) for player in self.players}
+        missing = [name for name in self.scheme_state if name not in state["scheme"]]
+        if missing:
+            raise ValueError(f"optimizer state lacks {missing} (it was written by another scheme, or by an earlier "
+                             f"version of {type(self).__name__}); it cannot continue this optimizer")
         for name in self.scheme_state:
             setattr(self, name, self._to_device(state["scheme"][name]))
