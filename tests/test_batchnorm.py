@@ -59,3 +59,39 @@ def test_statistics_move_only_at_the_iterates(name, options, batches):
     assert found.keys() == wanted.keys() and found
     for key in found:
         assert torch.equal(found[key], wanted[key]), key
+
+
+def test_averaged_model_recomputes_statistics_over_the_training_set_and_restores_the_live_ones():
+    from ali_opt.data import Dataset
+    from ali_opt.evaluation import averaged_model
+
+    game = small_paper_game().train()
+    images = torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    dataset = Dataset("tiny", images, images[:0])
+    optimizer = optimizer_for(game, "adam", lr=1e-2, average="uniform")
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(2):
+        optimizer.step(lambda: game.draw_batch(dataset.sample(8, generator), generator))
+    live_parameters, live_statistics = copy.deepcopy(dict(game.named_parameters())), statistics(game)
+    averaged_copy = copy.deepcopy(game)
+    with torch.no_grad():
+        for name, parameter in averaged_copy.named_parameters():
+            player = game.player_of(name)
+            parameter.copy_(optimizer.average[player][optimizer.parameter_names[player].index(name)])
+    norms = [m for m in averaged_copy.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    batch_generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for x in dataset.train_batches(8):  # 8, 8 and 4 images
+            averaged_copy(game.draw_batch(x, batch_generator))
+    with averaged_model(game, optimizer, dataset, batch_size=8, seed=3):
+        inside = statistics(game)
+    expected = statistics(averaged_copy)
+    for key in expected:
+        assert torch.equal(inside[key], expected[key]), key
+    assert int(inside["encoder.net.1.num_batches_tracked"]) == 3
+    assert statistics(game).keys() == live_statistics.keys()
+    assert all(torch.equal(statistics(game)[k], v) for k, v in live_statistics.items())
+    assert all(torch.equal(p, live_parameters[n]) for n, p in game.named_parameters())
