@@ -36,8 +36,8 @@ class CompetitiveGradientDescent(GameOptimizer):
     gradient evaluation. ``last_cg_iterations`` and ``last_cg_residual`` (relative) describe the last solve.
     """
 
-    def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_max_iter: int = 20):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_max_iter: int = 20, **common):
+        super().__init__(game, rules, **common)
         if len(self.players) != 2:
             raise ValueError(f"cgd is defined for two-player games; this game has players {list(self.players)}")
         for player, rule in rules.items():
@@ -51,7 +51,7 @@ class CompetitiveGradientDescent(GameOptimizer):
     def step(self, sample: Sample) -> StepReport:
         first, second = self.players
         eta_1, eta_2 = self.rules[first].lr, self.rules[second].lr
-        field = GameField(self.game, self.params, sample(), full=True)
+        field = GameField(self.game, self.params, sample(), full=True, weight_decay=self.weight_decay)
         xi = field.field
         rhs = torch._foreach_sub(xi[first], torch._foreach_mul(field.block_product(first, second, xi[second]), eta_2))
 

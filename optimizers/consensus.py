@@ -22,12 +22,12 @@ class Consensus(GameOptimizer):
     one double-backward pass), counted as two gradient evaluations.
     """
 
-    def __init__(self, game, rules, *, gamma: float = 0.1):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, gamma: float = 0.1, **common):
+        super().__init__(game, rules, **common)
         self.gamma = gamma
 
     def step(self, sample: Sample) -> StepReport:
-        field = GameField(self.game, self.params, sample())
+        field = GameField(self.game, self.params, sample(), weight_decay=self.weight_decay)
         adjusted = combine(field.field, field.transpose_product(field.field), self.gamma)
         self.grad_evals += 1 + field.products
         self._add(self._directions(adjusted))

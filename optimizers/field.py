@@ -34,20 +34,30 @@ Vectors = dict[str, list[torch.Tensor]]
 
 
 class GameField:
-    """The joint field of ``game`` on ``batch`` at the current ``params`` (player -> parameter list).
+    r"""The joint field of ``game`` on ``batch`` at the current ``params`` (player -> parameter list).
 
     ``field`` holds each player's gradient of its own loss, detached; ``output`` the game's output.
+    ``weight_decay`` (player -> :math:`\lambda_i`, as :class:`~optimizers.base.GameOptimizer` holds it) adds
+    :math:`\tfrac{\lambda_i}{2}\|\theta_i\|^2` to player :math:`i`'s loss, so the field, its Jacobian and
+    every product include it, as ``GameOptimizer._evaluate`` does. The game is evaluated once, at a
+    point the iterates visit (BatchNorm running statistics move once, as in ``_evaluate``); the
+    products are backward passes only and move nothing.
     """
 
-    def __init__(self, game: Game, params: dict[str, list[torch.Tensor]], batch: Any, *, full: bool = False):
+    def __init__(self, game: Game, params: dict[str, list[torch.Tensor]], batch: Any, *, full: bool = False,
+                 weight_decay: dict[str, float] | None = None):
         self.params = params
         self.players = tuple(params)
         self.output: GameOutput = game(batch)
         everything = [p for player in self.players for p in params[player]]
         self._gradients: dict[str, Vectors] = {}
-        for index, player in enumerate(self.players):
+        for player in self.players:
             wrt = everything if full else params[player]
-            found = torch.autograd.grad(self.output.losses[player], wrt, create_graph=True, allow_unused=True)
+            loss = self.output.losses[player]
+            decay = (weight_decay or {}).get(player, 0.0)
+            if decay:
+                loss = loss + decay / 2 * sum(p.square().sum() for p in params[player])
+            found = torch.autograd.grad(loss, wrt, create_graph=True, allow_unused=True)
             found = [torch.zeros_like(p) if g is None else g for g, p in zip(found, wrt)]
             if full:
                 grouped, start = {}, 0

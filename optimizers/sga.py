@@ -33,13 +33,13 @@ class SymplecticGradientAdjustment(GameOptimizer):
     evaluations.
     """
 
-    def __init__(self, game, rules, *, sga_lambda: float = 1.0, sga_align: bool = True):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, sga_lambda: float = 1.0, sga_align: bool = True, **common):
+        super().__init__(game, rules, **common)
         self.sga_lambda = sga_lambda
         self.sga_align = sga_align
 
     def step(self, sample: Sample) -> StepReport:
-        field = GameField(self.game, self.params, sample(), full=True)
+        field = GameField(self.game, self.params, sample(), full=True, weight_decay=self.weight_decay)
         xi = field.field
         hamiltonian_gradient = field.transpose_product(xi)
         jacobian_xi = field.product(xi)
