@@ -49,6 +49,9 @@ class Lookahead:
         return {"inner": self.inner.state_dict(), "slow": self.slow, "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
+        if "slow" not in state:
+            raise ValueError("optimizer state holds no lookahead slow weights (it was written without lookahead); "
+                             "it cannot continue this optimizer")
         self.inner.load_state_dict(state["inner"])
         self.slow = self.inner._to_device(state["slow"])
         self.count = int(state["count"])
