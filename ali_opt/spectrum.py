@@ -18,9 +18,12 @@ The dense path (``method="dense"``, automatic for at most ``DENSE_LIMIT`` parame
 :math:`J` with ``torch.func.jacfwd`` of the same functional field and calls ``numpy.linalg.eigvals``.
 
 The evaluation is frozen: the global random state is forked and reseeded with ``seed`` before
-every game evaluation (so a game that still draws noise inside ``forward`` sees the same noise
-in every product, and the caller's random stream is untouched), and every buffer (BatchNorm
-running statistics) is restored afterwards. Parameters are not changed.
+every game evaluation (so a game that still draws noise inside ``forward``, such as ALI given a
+plain tensor instead of an ``ALIBatch``, sees the same noise in every product, and the caller's
+random stream is untouched); BatchNorm layers normalise with the batch's statistics without
+updating their running ones, and every buffer is restored afterwards. Parameters are not
+changed. The losses are the game's own: an optimizer's weight decay :math:`\lambda_i` would add
+:math:`\lambda_i I` to player :math:`i`'s diagonal block.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from torch.func import functional_call
 
 from optimizers.field import GameField
 
+from .batchnorm import running_statistics_frozen
 from .errors import ConfigError, check_choice, check_positive
 from .game import Game
 
@@ -163,6 +167,7 @@ def _functional_field(game: Game, batch: Any, reseed: Callable[[], None]):
 
     Each player's gradient is taken from its own evaluation on a fresh copy of the buffers,
     reseeded, so every player sees the same noise and the module's buffers never move.
+    Called inside :func:`_frozen`.
     """
     owners = {player: list(named) for player, named in game.player_parameters().items()}
     buffers = dict(game.named_buffers())
@@ -183,11 +188,13 @@ def _functional_field(game: Game, batch: Any, reseed: Callable[[], None]):
 
 @contextlib.contextmanager
 def _frozen(game: Game, seed: int) -> Iterator[Callable[[], None]]:
-    """Fork the random state, restore every buffer afterwards; yields a function that reseeds."""
+    """Fork the random state, keep BatchNorm running statistics out of the evaluations (batch
+    statistics normalise, as in training mode) and restore every buffer afterwards; yields a
+    function that reseeds."""
     saved = {name: b.clone() for name, b in game.named_buffers()}
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     try:
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), running_statistics_frozen(game):
             yield lambda: torch.manual_seed(seed)
     finally:
         with torch.no_grad():
