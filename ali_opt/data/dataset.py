@@ -9,19 +9,25 @@ from ali_opt.errors import check_positive
 
 
 class Dataset:
-    """A training split and a held-out split, each held whole as one tensor on one device.
+    """A training split, a held-out (test) split and a validation split carved from the
+    training examples (never trained on), each held whole as one tensor on one device.
 
     Images are stored as uint8 (N, C, H, W) and handed out as float32 in [0, 1]; points are
     stored and handed out as float32 (N, D).
 
-    Attributes: ``name``; ``train`` and ``heldout`` (the stored tensors); ``pixel_mean``, the
-    mean training pixel in [0, 1] (a float), or None for points.
+    Attributes: ``name``; ``train``, ``heldout`` and ``validation`` (the stored tensors;
+    ``validation`` is empty unless given); ``labels``, the class index of each example per
+    split name (``"train"``, ``"validation"``, ``"heldout"``), empty for unlabelled data;
+    ``pixel_mean``, the mean training pixel in [0, 1] (a float), or None for points.
     """
 
-    def __init__(self, name: str, train: torch.Tensor, heldout: torch.Tensor):
+    def __init__(self, name: str, train: torch.Tensor, heldout: torch.Tensor, validation: torch.Tensor | None = None,
+                 labels: dict[str, torch.Tensor] | None = None):
         self.name = name
         self.train = train
         self.heldout = heldout
+        self.validation = train[:0] if validation is None else validation
+        self.labels = dict(labels or {})
         self.pixel_mean = _mean_pixel(train) if train.dtype == torch.uint8 else None
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
@@ -35,12 +41,19 @@ class Dataset:
 
     def heldout_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """The held-out examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
+        return self.batches("heldout", batch_size)
+
+    def batches(self, split: str, batch_size: int, count: int | None = None) -> Iterator[torch.Tensor]:
+        """The first ``count`` (default: all) examples of ``split`` (``train``, ``validation``,
+        ``heldout``) in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
         check_positive("batch_size", batch_size, integer=True)
-        for start in range(0, len(self.heldout), batch_size):
-            yield _as_float(self.heldout[start:start + batch_size])
+        examples = getattr(self, split)[:count]
+        for start in range(0, len(examples), batch_size):
+            yield _as_float(examples[start:start + batch_size])
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={tuple(self.train.shape)}, heldout={tuple(self.heldout.shape)}, "
+                f"validation={tuple(self.validation.shape)}, labels={sorted(self.labels)}, "
                 f"dtype={self.train.dtype}, device={self.train.device})")
 
 
