@@ -59,6 +59,7 @@ def training_defaults():
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
+    cell = ""  # the sweep cell this run trains (set by ali_opt.runtime.run_cells, which finds runs by it)
     figures_every_eval = False
     probe = {"images": 2000, "features": "hidden", "l2": 1e-2}  # linear probe of the encoder (ali_opt/probe.py)
     diversity_samples = 500  # generated vs data images for sample_diversity (ali_opt/diversity.py); 0: off

@@ -1,0 +1,1 @@
+"""Benchmarks: measured, not asserted (run them on a quiet machine; see the README)."""
