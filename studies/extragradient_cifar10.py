@@ -51,14 +51,14 @@ def study_config():
         {"name": "extra_adam", "resample": True},
         {"name": "optimistic_adam"},
     ]
-    lr_scales = [1, 8, 32, 128]  # multipliers of each entry's lr, both players together
+    lr_scales = [1, 4, 16, 64]  # multipliers of each entry's lr, both players together
     seeds = 2  # cells per entry and scale, with seeds seed, seed+1, ...
-    budget_grad_evals = 2000  # every cell stops at this many gradient evaluations
+    budget_grad_evals = 1600  # every cell stops at this many gradient evaluations
     # The CPU-sized cell (calibrated on 2 cores, see the README): cifar32 at 1/8 width, batch 64.
     width = 0.125
     batch_size = 64
     log_every = 25
-    eval_every = 250
+    eval_every = 200
     eval_batch_size = 250
     checkpoint_every = 500
     data = {"heldout": 1000, "validation": 1000}

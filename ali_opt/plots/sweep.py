@@ -95,7 +95,7 @@ def stability_vs_step_size(cells: Cells, path: Path, pdf: bool = False) -> list[
     figure.suptitle("Against the step size: mean over non-diverged seeds, band min-max; x: some seed diverged "
                     "(at the top: all did)")
     diverged_entry = Line2D([], [], color="0.3", marker="x", linestyle="none", mew=2, label="a seed diverged")
-    return _save(figure, path, pdf, *_group_entries(groups, colours, [diverged_entry]))
+    return _save(figure, path, pdf, *_entry_legend(cells, colours, [diverged_entry]))
 
 
 def failures_vs_step_size(cells: Cells, path: Path, pdf: bool = False) -> list[Path]:
@@ -124,7 +124,7 @@ def failures_vs_step_size(cells: Cells, path: Path, pdf: bool = False) -> list[P
     axes[1].set_ylim(-0.05, 1.05)
     axes[2].set_ylabel("generated / data mean pairwise distance")
     figure.suptitle("Failures against the step size (collapsed: final sample diversity below the threshold)")
-    return _save(figure, path, pdf, *_group_entries(groups, colours))
+    return _save(figure, path, pdf, *_entry_legend(cells, colours))
 
 
 def selected_curves(cells: Cells, selected: dict[str, float | None], path: Path, pdf: bool = False) -> list[Path]:
@@ -152,6 +152,14 @@ def selected_curves(cells: Cells, selected: dict[str, float | None], path: Path,
     figure.suptitle("At each optimizer's selected step size (selected on validation MSE): mean over seeds, "
                     "band min-max")
     return _save(figure, path, pdf, *_group_entries(chosen, colours))
+
+
+def _entry_legend(cells: Cells, colours: dict, extra: Sequence[Line2D] = ()) -> tuple[list, list[str]]:
+    """Legend entries: one line per entry with its seeds per scale, then ``extra``."""
+    handles = [Line2D([], [], color=colours[entry], label=f"{entry} ({max(map(len, by_scale.values()))} seeds per scale)")
+               for entry, by_scale in cells.items()]
+    handles += extra
+    return handles, [handle.get_label() for handle in handles]
 
 
 def _note_if_empty(axes) -> None:
