@@ -30,6 +30,7 @@ from ali_opt.errors import ConfigError
 from ali_opt.plots.runs import group_runs, load_runs
 from ali_opt.plots.sweep_selection import select_scales, sweep_runs
 from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, run_cells
+from ali_opt.sacred_setup import file_storage_flag_as_config
 
 from . import train_ali
 from .comparison import comparing, observe_study, training_config
@@ -94,14 +95,19 @@ def paper():
     threads = 0
 
 
+file_storage_flag = file_storage_flag_as_config(ex, "output")  # -F DIR is output=DIR
+
+
 @ex.config_hook
 def validate_and_observe(config, command_name, logger):
+    updates = file_storage_flag(config)
+    config = {**config, **updates}
     if comparing(config):
         sweep_cells(config)  # checks the sweep keys, then every cell's training config
     else:
         train_ali.check_training_config(training_config(config, {}, config["seed"]))
     observe_study(ex, config)
-    return {}
+    return updates
 
 
 @ex.main
