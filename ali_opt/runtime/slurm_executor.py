@@ -67,8 +67,9 @@ def _collect(pending: dict) -> Iterator[Finished]:
                 if job.paths.result_pickle.exists():
                     continue
                 if job.job_id in missing_once:  # gone at two looks in a row: it ended without a result
-                    yield pending.pop(job), None, (f"SLURM job {job.job_id} left the queue without a result "
-                                                   f"(cancelled, out of time, or its node failed); see {job.paths.stdout}")
+                    why = (f"SLURM job {job.job_id} left the queue without a result (cancelled, out of time, "
+                           f"or its node failed); see {job.paths.stdout}")
+                    yield pending.pop(job), None, why
                 else:
                     missing_once.add(job.job_id)
             next_queue_check = time.monotonic() + QUEUE_CHECK_S
