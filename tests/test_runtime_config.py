@@ -45,7 +45,8 @@ def test_slurm_with_an_unreachable_controller_is_refused(monkeypatch, tmp_path):
         command.write_text("#!/bin/sh\necho 'sinfo: error: Unable to contact slurm controller' >&2\nexit 1\n")
         command.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"sinfo cannot reach the SLURM controller \(sinfo: error: Unable to contact slurm controller\)"):
+    reason = r"sinfo cannot reach the SLURM controller \(sinfo: error: Unable to contact slurm controller\)"
+    with pytest.raises(ConfigError, match=reason):
         executor_config({"executor": "slurm"})
 
 

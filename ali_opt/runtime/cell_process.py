@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,17 +61,21 @@ def prepare_attempt(key: str, config: dict, folder: Path, threads: int, entry_po
                    Path.cwd(), entry_point)
 
 
-def run_attempt(attempt: Attempt, gpu: int | None = None) -> int:
+def run_attempt(attempt: Attempt, gpu: str | None = None,
+                started: Callable[[subprocess.Popen], None] = lambda process: None) -> int:
     """Run ``attempt`` to its end, its output into its log file; its exit status (negative: the
-    signal that killed it). ``gpu``: the one GPU it sees (CUDA_VISIBLE_DEVICES)."""
+    signal that killed it). ``gpu``: the one GPU it sees (CUDA_VISIBLE_DEVICES); ``started``
+    is handed the process once it runs."""
     env = dict(os.environ)
     env.update({name: str(attempt.threads) for name in THREAD_VARIABLES})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
     if gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     with open(attempt.log_file, "ab") as log:
-        returncode = subprocess.run(attempt.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    cwd=attempt.workdir, stdin=subprocess.DEVNULL).returncode
+        process = subprocess.Popen(attempt.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   cwd=attempt.workdir, stdin=subprocess.DEVNULL)
+        started(process)
+        returncode = process.wait()
     exit_record(attempt.config_file).write_text(json.dumps({"returncode": returncode}))
     return returncode
 

@@ -5,6 +5,8 @@ so the run folders land in the cells' ``output`` on the shared file system. With
 SLURM accounting ``sacct`` fails and submitit reads job states as UNKNOWN; results still
 arrive through submitit's result files, and a job that leaves the queue without one
 (cancelled, out of time, node lost) is found with ``squeue`` and reported as failed.
+When the sweep stops early (Ctrl-C) its unfinished jobs are cancelled (``scancel``: a
+running cell gets SIGTERM, checkpoints and stops), so that a re-run starts no twin.
 """
 from __future__ import annotations
 
@@ -41,6 +43,15 @@ def run_slurm(attempts: Sequence[Attempt], options: SlurmOptions, folder: Path) 
     executor.update_parameters(**parameters)
     jobs = executor.map_array(run_attempt, list(attempts))
     pending = dict(zip(jobs, attempts))
+    try:
+        yield from _collect(pending)
+    finally:
+        for job in pending:  # stopped early (Ctrl-C): no job of this sweep is left behind
+            job.cancel(check=False)
+
+
+def _collect(pending: dict) -> Iterator[Finished]:
+    """Yield each job's attempt as the job finishes, removing it from ``pending``."""
     missing_once: set[str] = set()
     next_queue_check = time.monotonic() + QUEUE_CHECK_S
     while pending:
@@ -56,8 +67,9 @@ def run_slurm(attempts: Sequence[Attempt], options: SlurmOptions, folder: Path) 
                 if job.paths.result_pickle.exists():
                     continue
                 if job.job_id in missing_once:  # gone at two looks in a row: it ended without a result
-                    yield pending.pop(job), None, (f"SLURM job {job.job_id} left the queue without a result "
-                                                   f"(cancelled, out of time, or its node failed); see {job.paths.stdout}")
+                    why = (f"SLURM job {job.job_id} left the queue without a result (cancelled, out of time, "
+                           f"or its node failed); see {job.paths.stdout}")
+                    yield pending.pop(job), None, why
                 else:
                     missing_once.add(job.job_id)
             next_queue_check = time.monotonic() + QUEUE_CHECK_S

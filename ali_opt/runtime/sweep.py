@@ -11,7 +11,8 @@ from tqdm import tqdm
 from ..errors import ConfigError
 from .cell_process import ENTRY_POINT, Attempt, describe_exit, prepare_attempt
 from .cells import CELL_KEY, DONE, FAILED, RESUMED, SKIPPED, Cell, CellOutcome
-from .executor_config import ExecutorConfig, executor_config
+from .executor_config import ExecutorConfig
+from .executor_config import executor_config as checked_executor_config
 from .local_executor import gpu_slots, run_local
 from .run_records import Plan, RunRecord, cell_runs, check_same_settings, plan
 
@@ -20,10 +21,10 @@ STALE_AFTER_S = 120.0
 and whose process left no exit record is taken for dead."""
 
 
-def run_cells(cells: Sequence[Cell], executor: dict | ExecutorConfig | None = None, *, folder: str | Path | None = None,
-              stale_after_s: float = STALE_AFTER_S, entry_point: str = ENTRY_POINT,
+def run_cells(cells: Sequence[Cell], executor_config: dict | ExecutorConfig | None = None, *,
+              folder: str | Path | None = None, stale_after_s: float = STALE_AFTER_S, entry_point: str = ENTRY_POINT,
               progress: bool = True) -> list[CellOutcome]:
-    """Train ``cells`` as ``executor`` says (a dict of executor keys, see
+    """Train ``cells`` as ``executor_config`` says (a dict of executor keys, see
     :mod:`.executor_config`); one :class:`CellOutcome` per cell, in the order given.
 
     A cell with a COMPLETED run in its ``output`` is skipped; one whose runs stopped early
@@ -39,7 +40,7 @@ def run_cells(cells: Sequence[Cell], executor: dict | ExecutorConfig | None = No
     executor config, malformed or duplicate cells, and a cell key whose earlier runs were
     trained with other settings.
     """
-    config = executor_config(executor)
+    config = checked_executor_config(executor_config)
     cells = _checked(cells)
     if config.executor == "local":
         gpu_slots(config.workers)  # fewer GPUs than workers: a ConfigError before anything starts
