@@ -25,19 +25,19 @@ from tqdm import tqdm
 from optimizers import Averaged, GameOptimizer, build_optimizer
 
 from .ali import ALIBatch, ALIGame
-from .allocator import retain_freed_memory
-from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
+from .runtime.allocator import retain_freed_memory
+from .runtime.checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
-from .devices import resolve_device, synchronize
+from .runtime.devices import resolve_device, synchronize
 from .errors import ConfigError
 from .evaluation import averaged_model, reconstruction_mse, write_image_figures
 from .instrumentation import StepScalars, all_finite
-from .interrupts import stop_requests
+from .runtime.interrupts import stop_requests
 from .models import build_models, data_shape
 from .quality import quality_metrics
-from .rng import capture_rng_state, restore_rng_state
-from .stopwatch import Stopwatch
-from .threads import torch_threads
+from .runtime.rng import capture_rng_state, restore_rng_state
+from .runtime.stopwatch import Stopwatch
+from .runtime.threads import torch_threads
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from ali_opt.checkpoint import load_checkpoint
+from ali_opt.runtime.checkpoint import load_checkpoint
 from ali_opt.data import load_dataset
 from ali_opt.evaluation import evaluation_mode
 from ali_opt.models import build_models

@@ -29,7 +29,7 @@ import torch
 from sacred import Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from ali_opt.checkpoint import checkpoint_path, load_checkpoint
+from ali_opt.runtime.checkpoint import checkpoint_path, load_checkpoint
 from ali_opt.data.mixtures import MIXTURES, mixture_centers, mixture_std, sample_mixture
 from ali_opt.errors import check_choice
 from ali_opt.evaluation import evaluation_mode

@@ -30,7 +30,7 @@ from ali_opt.errors import ConfigError
 from ali_opt.plots.runs import group_runs, load_runs
 from ali_opt.plots.sweep_selection import select_scales, sweep_runs
 from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, run_cells
-from ali_opt.sacred_setup import file_storage_flag_as_config
+from ali_opt.runtime.sacred_setup import file_storage_flag_as_config
 
 from . import train_ali
 from .comparison import comparing, observe_study, training_config

@@ -47,9 +47,9 @@ from tqdm import tqdm
 from ali_opt.errors import ConfigError, check_positive
 from ali_opt.game import Game
 from ali_opt.plots.toy_games import PlaneTrajectories, plot_distances, plot_trajectories
-from ali_opt.sacred_setup import observe_config_folder
-from ali_opt.stopwatch import Stopwatch
-from ali_opt.threads import torch_threads
+from ali_opt.runtime.sacred_setup import observe_config_folder
+from ali_opt.runtime.stopwatch import Stopwatch
+from ali_opt.runtime.threads import torch_threads
 from ali_opt.toy_games import build_toy_game
 from optimizers import DEFAULTS, OPTIMIZERS, Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
 

@@ -20,13 +20,13 @@ from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from ali_opt.ali import LOSSES
-from ali_opt.checkpoint import checkpoint_path
+from ali_opt.runtime.checkpoint import checkpoint_path
 from ali_opt.data import DATASETS
-from ali_opt.devices import resolve_device
+from ali_opt.runtime.devices import resolve_device
 from ali_opt.errors import ConfigError, check_choice, check_positive
 from ali_opt.models import MODELS
 from ali_opt.quality import check_quality_config
-from ali_opt.sacred_setup import observe_config_folder
+from ali_opt.runtime.sacred_setup import observe_config_folder
 from ali_opt.training import PRECISIONS, train
 from optimizers import DEFAULTS, OPTIMIZERS, validate_config
 

@@ -8,7 +8,7 @@ import pytest
 
 from ali_opt.errors import ConfigError
 from ali_opt.runtime import FAILED, Cell, executor_config, run_cells
-from ali_opt.runtime.run_records import cell_runs, plan
+from ali_opt.runtime.executors.run_records import cell_runs, plan
 from tests.conftest import tiny_config
 
 

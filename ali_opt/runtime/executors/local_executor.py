@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import torch
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .cell_process import Attempt, run_attempt
 
 Finished = tuple[Attempt, "int | None", str]

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, check_choice, check_positive
+from ...errors import ConfigError, check_choice, check_positive
 
 EXECUTORS = ("local", "slurm")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .cell_process import ENTRY_POINT, Attempt, describe_exit, prepare_attempt
 from .cells import CELL_KEY, DONE, FAILED, RESUMED, SKIPPED, Cell, CellOutcome
 from .executor_config import ExecutorConfig

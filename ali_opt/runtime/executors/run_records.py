@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..checkpoint import FILENAME
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .cell_process import exit_record
 from .cells import CELL_KEY, Cell
 
