@@ -64,8 +64,8 @@ def study_config():
     checkpoint_every = 500
     data = {"heldout": 1000, "validation": 1000}
     executor = EXECUTOR_DEFAULTS["executor"]  # local or slurm (ali_opt.runtime)
-    workers = 2  # cells at once (local)
-    threads = 1  # torch threads per cell (0: the cores divided among the workers)
+    workers = 0  # cells at once (local); 0: one per GPU with CUDA, else one per CPU core
+    threads = 0  # torch threads per cell; 0: the cores divided among the workers
     slurm = dict(EXECUTOR_DEFAULTS["slurm"])  # partition, time_min, cpus_per_task, gpus_per_task, ...
     pdf = False  # also write the figures as PDF
 
@@ -91,8 +91,6 @@ def paper():
     ]
     lr_scales = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
     seeds = 3
-    workers = 1
-    threads = 0
 
 
 file_storage_flag = file_storage_flag_as_config(ex, "output")  # -F DIR is output=DIR

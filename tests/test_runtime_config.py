@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,8 +15,8 @@ from tests.conftest import tiny_config
 
 @pytest.mark.parametrize("values, message", [
     ({"executor": "kubernetes"}, "executor='kubernetes' is not valid; choose one of: local, slurm"),
-    ({"workers": 0}, "workers=0 is not valid; it must be a positive integer"),
-    ({"workers": "2"}, "workers='2' is not valid; it must be a positive integer"),
+    ({"workers": -1}, "workers=-1 is not valid; it must be an integer >= 0"),
+    ({"workers": "2"}, "workers='2' is not valid; it must be an integer >= 0"),
     ({"workers": True}, "workers=True is not valid"),
     ({"threads": -1}, "threads=-1 is not valid; it must be an integer >= 0"),
     ({"worker": 2}, "worker=2: unknown key in the executor config; valid keys: executor, workers, threads, slurm"),
@@ -52,7 +53,8 @@ def test_slurm_with_an_unreachable_controller_is_refused(monkeypatch, tmp_path):
 
 def test_defaults_and_thread_shares():
     config = executor_config({})
-    assert (config.executor, config.workers, config.threads) == ("local", 1, 0)
+    assert (config.executor, config.workers, config.threads) == ("local", os.cpu_count(), 0)  # no GPU here
+    assert config.threads_per_cell() == 1
     assert executor_config({"workers": 2, "threads": 3}).threads_per_cell() == 3
     assert executor_config({"workers": 64}).threads_per_cell() == 1
 
