@@ -52,7 +52,7 @@ def study_config():
         {"name": "extra_adam", "resample": True},
         {"name": "optimistic_adam"},
     ]
-    lr_scales = [1, 4, 16, 64]  # multipliers of each entry's lr, both players together
+    lr_scales = [1, 8, 64]  # multipliers of each entry's lr, both players together
     seeds = 2  # cells per entry and scale, with seeds seed, seed+1, ...
     budget_grad_evals = 1600  # every cell stops at this many gradient evaluations
     # The CPU-sized cell (calibrated on 2 cores, see the README): cifar32 at 1/8 width, batch 64.
