@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .step_size import descend_
+
 
 @dataclass(frozen=True)
 class SGD:
@@ -16,10 +18,11 @@ class SGD:
         u = -\eta\, b \quad (u = -\eta g \text{ when } \mu = 0)
 
     with learning rate :math:`\eta` (``lr``), momentum :math:`\mu` and weight decay
-    :math:`\lambda`. ``direction`` returns the step :math:`u` to add to the parameters.
+    :math:`\lambda`. ``direction`` returns the step :math:`u` to add to the parameters. ``lr`` may
+    be a tensor of one step size per ensemble member (see :mod:`.step_size`).
     """
 
-    lr: float
+    lr: float | torch.Tensor
     momentum: float = 0.0
     weight_decay: float = 0.0
 
@@ -38,4 +41,6 @@ class SGD:
             else:
                 buffers.extend(torch._foreach_mul(grads, 1.0))
             grads = buffers
+        if torch.is_tensor(self.lr):
+            return descend_(torch._foreach_mul(grads, 1.0), self.lr)
         return torch._foreach_mul(grads, -self.lr)
