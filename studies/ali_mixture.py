@@ -137,6 +137,9 @@ def check_mixture_config(config: dict) -> None:
     if config["resume_ensembles"] and config["members"] == 1:
         raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is only for ensembles; set members > 1 "
                           "or use resume=<run folder>")
+    if config["resume_ensembles"] and not Path(config["resume_ensembles"]).is_dir():
+        raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is not a folder; give the run folder of "
+                          "an ensemble comparison (it holds <optimizer>.checkpoint.pt files)")
 
 
 add_study_hook(ex, check_mixture_config)

@@ -11,7 +11,8 @@ reported with its ``diverged_at`` (:mod:`ali_opt.ensemble_training`).
 
 Each entry writes ``<label>.checkpoint.pt`` into the comparison's run folder every
 ``checkpoint_every`` steps and at the end; ``resume_ensembles=<that folder>`` continues every
-entry bit for bit from its checkpoint (finished entries are only evaluated).
+entry bit for bit from its checkpoint (finished entries are only evaluated; entries without a
+checkpoint there start afresh). ``steps`` may differ from the first run's: training continues to it.
 """
 from __future__ import annotations
 
@@ -95,8 +96,8 @@ def train_entry(label: str, training: dict, dataset: Dataset, members: int, run_
     loop = build_ensemble(training, dataset, members)
     logged_steps, logged = [], {metric: [] for metric in CURVE_METRICS}
     seconds = 0.0
-    if resume:
-        saved = load_checkpoint(Path(resume) / f"{label}.checkpoint.pt")
+    if resume and (Path(resume) / f"{label}.checkpoint.pt").is_file():
+        saved = load_checkpoint(Path(resume) / f"{label}.checkpoint.pt", key="resume_ensembles")
         loop.restore(saved)
         logged_steps, logged, seconds = saved["logged_steps"], saved["logged"], saved["seconds"]
 
