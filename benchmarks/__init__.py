@@ -1,0 +1,1 @@
+"""Benchmarks of the toolkit (each a ``python -m benchmarks.<name>`` command)."""

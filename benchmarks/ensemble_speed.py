@@ -1,0 +1,105 @@
+"""N seeds of ALI on a 2-D mixture: one vmapped ensemble against N sequential runs of the same steps.
+
+    python -m benchmarks.ensemble_speed [--members 64] [--steps 20] [--threads 1] [--json PATH]
+
+Both sides train the mixture study's game (model ``mlp``, ring of 8 Gaussians, batch 256,
+simultaneous Adam at 1e-3, beta1 0.5): member i is the run :mod:`studies.train_ali` trains with
+seed i. The ensemble side steps an :class:`~ali_opt.ensemble_training.EnsembleTraining` (its
+per-step parameter copy and finiteness checks included); the sequential side trains the N games
+one after another, each with its own optimizer and batch generator, as N runs would. Each side
+takes ``--warmup`` untimed steps first (each sequential run its own), then ``--steps`` timed ones,
+and runs in a fresh process so that its memory figure is its own: the peak resident set
+(``ru_maxrss``) above the resident set before its games were built. One measurement, one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from ali_opt.ali import ALIGame
+from ali_opt.data import load_dataset
+from ali_opt.models import build_models
+from optimizers import DEFAULTS, build_optimizer
+from studies.bench_step import in_fresh_process, resident_mib
+from studies.mixture_ensembles import build_ensemble
+
+TRAINING = {"model": "mlp", "width": 1.0, "loss": "non_saturating", "batch_size": 256, "seed": 0,
+            "optimizer": dict(DEFAULTS, name="adam", lr=1e-3, betas=(0.5, 0.999))}
+"""The mixture study's defaults (studies/ali_mixture.py) for one run."""
+
+
+def peak_mib() -> float:
+    """Peak resident set of this process so far (Linux reports KiB), MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_side(side: str, members: int, warmup: int, steps: int, threads: int) -> dict:
+    """Train one side in this process; its timed seconds and memory."""
+    torch.set_num_threads(threads)
+    dataset = load_dataset("ring", root=None, heldout=0, seed=TRAINING["seed"])
+    before = resident_mib()
+    if side == "ensemble":
+        loop = build_ensemble(TRAINING, dataset, members)
+        for _ in range(warmup):
+            loop.step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            loop.step()
+        seconds = time.perf_counter() - start
+    else:
+        seconds = 0.0
+        for index in range(members):
+            torch.manual_seed(TRAINING["seed"] + index)
+            models = build_models(TRAINING["model"], width=TRAINING["width"])
+            game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
+            optimizer = build_optimizer(game, TRAINING["optimizer"])
+            sample = partial(dataset.sample, TRAINING["batch_size"], torch.Generator().manual_seed(TRAINING["seed"] + index))
+            for _ in range(warmup):
+                optimizer.step(sample)
+            start = time.perf_counter()
+            for _ in range(steps):
+                optimizer.step(sample)
+            seconds += time.perf_counter() - start
+    return {"side": side, "seconds": seconds, "seconds_per_step_of_all_members": seconds / steps,
+            "memory_before_mib": before, "peak_mib": peak_mib(), "peak_above_before_mib": peak_mib() - before}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps of every member")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps of every member first")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads on both sides")
+    parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="let --json replace an existing file")
+    args = parser.parse_args(argv)
+    for name in ("members", "steps", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name}={getattr(args, name)} is not valid; it must be at least 1")
+    if args.json and args.json.exists() and not args.overwrite:
+        parser.error(f"--json {args.json} exists; give another path, or --overwrite to replace it")
+    results = {side: in_fresh_process(run_side, side, args.members, args.warmup, args.steps, args.threads)
+               for side in ("ensemble", "sequential")}
+    ensemble, sequential = results["ensemble"], results["sequential"]
+    speedup = sequential["seconds"] / ensemble["seconds"]
+    print(f"{args.members} members x {args.steps} steps, {args.threads} torch thread(s), torch {torch.__version__}")
+    print("| | seconds | s per step of all members | peak resident MiB | peak above start MiB |")
+    print("|---|---|---|---|---|")
+    for side, found in results.items():
+        print(f"| {side} | {found['seconds']:.2f} | {found['seconds_per_step_of_all_members']:.3f} | "
+              f"{found['peak_mib']:.0f} | {found['peak_above_before_mib']:.0f} |")
+    print(f"speed-up of the ensemble: {speedup:.1f}x")
+    if args.json:
+        args.json.write_text(json.dumps({"members": args.members, "steps": args.steps, "threads": args.threads,
+                                         "torch": torch.__version__, "speedup": speedup, "results": results},
+                                        indent=2))
+
+
+if __name__ == "__main__":
+    main()
