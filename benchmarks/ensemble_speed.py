@@ -1,9 +1,9 @@
 """N seeds of ALI on a 2-D mixture: one vmapped ensemble against N sequential runs of the same steps.
 
-    python -m benchmarks.ensemble_speed [--members 64] [--steps 20] [--threads 1] [--json PATH]
+    python -m benchmarks.ensemble_speed [--members 64] [--steps 20] [--threads 1] [--batch 256] [--json PATH]
 
-Both sides train the mixture study's game (model ``mlp``, ring of 8 Gaussians, batch 256,
-simultaneous Adam at 1e-3, beta1 0.5): member i is the run :mod:`studies.train_ali` trains with
+Both sides train the mixture study's game (model ``mlp``, ring of 8 Gaussians, batch 256 unless
+``--batch`` says otherwise, simultaneous Adam at 1e-3, beta1 0.5): member i is the run :mod:`studies.train_ali` trains with
 seed i. The ensemble side steps an :class:`~ali_opt.ensemble_training.EnsembleTraining` (its
 per-step parameter copy and finiteness checks included); the sequential side trains the N games
 one after another, each with its own optimizer and batch generator, as N runs would. Each side
@@ -39,13 +39,14 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_side(side: str, members: int, warmup: int, steps: int, threads: int) -> dict:
+def run_side(side: str, members: int, warmup: int, steps: int, threads: int, batch: int = 256) -> dict:
     """Train one side in this process; its timed seconds and memory."""
     torch.set_num_threads(threads)
+    training = {**TRAINING, "batch_size": batch}
     dataset = load_dataset("ring", root=None, heldout=0, seed=TRAINING["seed"])
     before = resident_mib()
     if side == "ensemble":
-        loop = build_ensemble(TRAINING, dataset, members)
+        loop = build_ensemble(training, dataset, members)
         for _ in range(warmup):
             loop.step()
         start = time.perf_counter()
@@ -59,7 +60,7 @@ def run_side(side: str, members: int, warmup: int, steps: int, threads: int) -> 
             models = build_models(TRAINING["model"], width=TRAINING["width"])
             game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
             optimizer = build_optimizer(game, TRAINING["optimizer"])
-            sample = partial(dataset.sample, TRAINING["batch_size"], torch.Generator().manual_seed(TRAINING["seed"] + index))
+            sample = partial(dataset.sample, batch, torch.Generator().manual_seed(TRAINING["seed"] + index))
             for _ in range(warmup):
                 optimizer.step(sample)
             start = time.perf_counter()
@@ -76,19 +77,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps of every member")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps of every member first")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on both sides")
+    parser.add_argument("--batch", type=int, default=TRAINING["batch_size"], help="batch size of every member")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     parser.add_argument("--overwrite", action="store_true", help="let --json replace an existing file")
     args = parser.parse_args(argv)
-    for name in ("members", "steps", "threads"):
+    for name in ("members", "steps", "threads", "batch"):
         if getattr(args, name) < 1:
             parser.error(f"--{name}={getattr(args, name)} is not valid; it must be at least 1")
     if args.json and args.json.exists() and not args.overwrite:
         parser.error(f"--json {args.json} exists; give another path, or --overwrite to replace it")
-    results = {side: in_fresh_process(run_side, side, args.members, args.warmup, args.steps, args.threads)
+    results = {side: in_fresh_process(run_side, side, args.members, args.warmup, args.steps, args.threads, args.batch)
                for side in ("ensemble", "sequential")}
     ensemble, sequential = results["ensemble"], results["sequential"]
     speedup = sequential["seconds"] / ensemble["seconds"]
-    print(f"{args.members} members x {args.steps} steps, {args.threads} torch thread(s), torch {torch.__version__}")
+    print(f"{args.members} members x {args.steps} steps of batch {args.batch}, {args.threads} torch thread(s), "
+          f"torch {torch.__version__}")
     print("| | seconds | s per step of all members | peak resident MiB | peak above start MiB |")
     print("|---|---|---|---|---|")
     for side, found in results.items():
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"speed-up of the ensemble: {speedup:.1f}x")
     if args.json:
         args.json.write_text(json.dumps({"members": args.members, "steps": args.steps, "threads": args.threads,
+                                         "batch": args.batch,
                                          "torch": torch.__version__, "speedup": speedup, "results": results},
                                         indent=2))
 
