@@ -92,6 +92,7 @@ class Ensemble(Game):
         params = {_member_name(key): value for key, value in self.stacked.named_parameters()}
         buffers = {_member_name(key): value for key, value in self.stacked_buffers.named_buffers()}
         stacked = isinstance(batch, Stacked)
+        self._stateless.train(self.training)  # not a submodule, so train() / eval() do not reach it
 
         def member(member_params, member_buffers, member_batch):
             output = functional_call(self._stateless, (member_params, member_buffers), (member_batch,))

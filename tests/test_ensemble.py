@@ -139,6 +139,14 @@ def test_batch_norm_statistics_move_per_member():
             key = f"encoder.net.1.{name}"
             torch.testing.assert_close(state[key], alone.state_dict()[key])
         assert not torch.equal(state["encoder.net.1.running_mean"], ensemble.member_state((i + 1) % 3)["encoder.net.1.running_mean"])
+    ensemble.eval()  # evaluation mode reaches the members: running statistics are used and stay put
+    before = ensemble.member_state(1)["encoder.net.1.running_mean"].clone()
+    mu_means = ensemble(Stacked(x)).metrics["mu_mean"]
+    assert torch.equal(ensemble.member_state(1)["encoder.net.1.running_mean"], before)
+    alone = ensemble.member(1).eval()
+    torch.testing.assert_close(mu_means[1], alone.encoder(x[1])[0].mean())
+    ensemble.train()
+    assert not torch.allclose(ensemble(Stacked(x)).metrics["mu_mean"][1], mu_means[1])  # batch statistics
 
 
 def _resumable(tmp_path, config):
