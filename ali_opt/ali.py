@@ -17,6 +17,7 @@ discriminator together in one pass.
 from __future__ import annotations
 
 import contextlib
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -24,13 +25,36 @@ from torch import nn
 
 from .errors import check_choice
 from .game import Game, GameOutput
+from .models.layers import seeded_dropout
 
 LOSSES = ("non_saturating", "minimax")
 EQUILIBRIUM_LOSS = 2 * torch.log(torch.tensor(2.0)).item()
 
 
+class ALIBatch(NamedTuple):
+    """Everything random in one evaluation of :class:`ALIGame`: with the parameters and buffers,
+    it determines the losses and gradients bit for bit."""
+
+    x: torch.Tensor
+    """Data, (N, *data_shape), in the decoder's range."""
+    z: torch.Tensor
+    """Prior draws for the generated pairs, (N, *latent_shape)."""
+    epsilon: torch.Tensor
+    r"""Encoder noise, (N, *latent_shape): :math:`z = \mu(x) + \sigma(x)\,\epsilon`."""
+    dropout_seed: int | None
+    """Seeds the generator the discriminator's dropout masks are drawn from. None: the masks come
+    from the global generator (a vmapped :class:`~ali_opt.ensemble.Ensemble`, whose members cannot
+    each draw from a generator of their own)."""
+
+
 class ALIGame(Game):
-    """ALI as a two-player game; the batch is a float tensor of data in the decoder's range."""
+    """ALI as a two-player game. The batch is an :class:`ALIBatch` (from :meth:`draw_batch`),
+    so that an evaluation is a deterministic function of parameters, buffers and batch.
+
+    A plain tensor of data is also accepted, as a convenience for interactive use and
+    benchmarks: z, epsilon and the dropout seed are then drawn afresh from the global torch
+    generator (``game(x)`` is ``game(game.draw_batch(x))``), so two calls differ.
+    """
 
     players = ("d", "g")
 
@@ -59,17 +83,30 @@ class ALIGame(Game):
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
 
+    def draw_batch(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ALIBatch:
+        """The batch of data ``x`` with its noise: epsilon, then z (each N(0, I), float32), then
+        the dropout seed, drawn in this order from ``generator`` (on ``x``'s device; None: the
+        global generator). On a GPU, reading the seed back synchronises with the device."""
+        shape = (x.shape[0], *self.latent_shape)
+        epsilon = torch.randn(shape, generator=generator, device=x.device)
+        z = torch.randn(shape, generator=generator, device=x.device)
+        seed = int(torch.randint(2**62, (), generator=generator, device=x.device))
+        return ALIBatch(x, z, epsilon, seed)
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The encoder's mean and log standard deviation of z given x."""
         return self.encoder(x)
 
-    def forward(self, x: torch.Tensor) -> GameOutput:
+    def forward(self, batch: ALIBatch | torch.Tensor) -> GameOutput:
+        if isinstance(batch, torch.Tensor):
+            batch = self.draw_batch(batch)
+        x, z, epsilon, dropout_seed = batch
         n = x.shape[0]
-        with self._autocast(x.device):
+        masks = contextlib.nullcontext() if dropout_seed is None else seeded_dropout(dropout_seed, x.device)
+        with self._autocast(x.device), masks:
             mu, log_sigma = self.encoder(x)
             sigma = log_sigma.exp()
-            z_hat = mu + sigma * torch.randn_like(mu)
-            z = torch.randn((n, *self.latent_shape), device=x.device, dtype=mu.dtype)
+            z_hat = mu + sigma * epsilon
             x_tilde = self.decoder(z)
             logits = self.discriminator(torch.cat([x.to(x_tilde.dtype), x_tilde]), torch.cat([z_hat, z])).float()
         real, fake = logits[:n], logits[n:]

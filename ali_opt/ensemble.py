@@ -98,7 +98,9 @@ class Ensemble(Game):
             output = functional_call(self._stateless, (member_params, member_buffers), (member_batch,))
             return output.losses, dict(output.metrics)
 
-        losses, metrics = vmap(member, in_dims=(0, 0, 0 if stacked else None), randomness="different")(
+        batch_dims = pytree.tree_map(lambda leaf: 0 if isinstance(leaf, torch.Tensor) else None, batch.batch) \
+            if stacked else None
+        losses, metrics = vmap(member, in_dims=(0, 0, batch_dims), randomness="different")(
             params, buffers, batch.batch if stacked else batch)
         member_losses = {f"loss_{player}": loss.detach() for player, loss in losses.items()}
         return GameOutput(losses={player: loss.sum() for player, loss in losses.items()},
@@ -111,12 +113,18 @@ class Ensemble(Game):
         batches = [self._draw(member_generator) for member_generator in generators]
         if batches[0] is None:  # deterministic games draw no batch
             return batches[0]
-        return Stacked(pytree.tree_map(lambda *leaves: torch.stack(leaves), batches[0], *batches[1:]))
+        return Stacked(pytree.tree_map(_stack, batches[0], *batches[1:]))
 
     def distance_to_equilibrium(self) -> float | None:
         """The median of :meth:`member_distances` (None when the game knows no equilibrium)."""
         distances = self.member_distances()
         return None if distances is None else statistics.median(distances)
+
+    @property
+    def member_template(self) -> nn.Module:
+        """The module every member runs as (its tensors are placeholders on the meta device):
+        :func:`ali_opt.batchnorm.running_statistics_frozen` reaches its BatchNorm layers."""
+        return self._stateless
 
     # -- members -------------------------------------------------------------------------
     def member(self, index: int) -> Game:
@@ -158,6 +166,17 @@ class Ensemble(Game):
                              f"{len(self.batch_generators)}")
         for generator, generator_state in zip(self.batch_generators, states):
             generator.set_state(generator_state)
+
+
+def _stack(*leaves):
+    """The members' values of one batch entry: tensors stacked; anything else (None, a number)
+    must be the same for every member and is shared."""
+    if isinstance(leaves[0], torch.Tensor):
+        return torch.stack(leaves)
+    if any(leaf != leaves[0] for leaf in leaves):
+        raise ValueError(f"the members' batches differ in a non-tensor entry ({leaves[0]!r}, ...); a stacked batch "
+                         "can only share such entries (for ALI, draw batches with dropout_seed=None)")
+    return leaves[0]
 
 
 def _key(name: str) -> str:

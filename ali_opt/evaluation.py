@@ -7,7 +7,11 @@ from pathlib import Path
 
 import torch
 
+from optimizers import Averaged
+
 from .ali import ALIGame
+from .batchnorm import recomputed_statistics
+from .data import Dataset
 from .plots.grids import interpolate, save_grid
 
 
@@ -20,6 +24,18 @@ def evaluation_mode(game: ALIGame) -> Iterator[None]:
         yield
     finally:
         game.train(was_training)
+
+
+@contextmanager
+def averaged_model(game: ALIGame, optimizer: Averaged, dataset: Dataset, batch_size: int, seed: int) -> Iterator[None]:
+    """Inside, ``game`` is the averaged model: the averaged parameters, with BatchNorm statistics
+    recomputed for them over one pass of the training set in batches of ``batch_size`` (noise
+    and dropout masks from a generator seeded with ``seed``, so a run's own draws are
+    untouched). The live parameters and statistics come back on exit."""
+    generator = torch.Generator(dataset.train.device).manual_seed(seed)
+    batches = (game.draw_batch(x, generator) for x in dataset.train_batches(batch_size))
+    with optimizer.averaged_parameters(), recomputed_statistics(game, batches):
+        yield
 
 
 def reconstruction_mse(game: ALIGame, batches: Iterable[torch.Tensor]) -> float:

@@ -38,6 +38,9 @@ class StepScalars:
         return scalars
 
 
-def all_finite(report: StepReport) -> torch.Tensor:
-    """A 0-d bool tensor on the device: every loss and gradient norm is finite (no sync)."""
-    return torch.isfinite(torch.stack([*report.losses.values(), *report.grad_norms.values()])).all()
+def all_finite(report: StepReport, params: dict[str, list[torch.Tensor]]) -> torch.Tensor:
+    """A 0-d bool tensor on the device (no sync): every loss and gradient norm of ``report``
+    and every parameter after the step (``params``: each player's list) is finite."""
+    largest = torch._foreach_norm([p for player_params in params.values() for p in player_params], ord=float("inf"))
+    values = [*report.losses.values(), *report.grad_norms.values(), *(m.float() for m in largest)]
+    return torch.isfinite(torch.stack(values)).all()

@@ -1,22 +1,69 @@
-"""Sacred wiring shared by the studies: a file observer in the folder the config names."""
+"""Sacred wiring shared by the studies: runs recorded in the folder the config names.
+
+Where runs go is the config key ``output`` (or the key a study names). Sacred's own
+``-F DIR`` (``--file_storage``) flag is taken as another way to write ``output=DIR``: the run
+is recorded once, in ``DIR``, with its checkpoints, and a comparison's runs go there too.
+Giving both ``-F DIR`` and a different ``output=...`` is refused.
+"""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sacred import Experiment
 from sacred.observers import FileStorageObserver
 
+from .errors import ConfigError
+
+FILE_STORAGE_FLAG = "--file_storage"
+
+
+def file_storage_flag_as_config(experiment: Experiment, key: str = "output") -> Callable[[dict], dict]:
+    """Take Sacred's ``-F DIR`` off every run of ``experiment`` (so Sacred adds no observer of its
+    own) and return ``updates(config)``: ``{key: DIR}`` for a run given the flag, else ``{}``.
+
+    Call ``updates`` from a config hook, use ``{**config, **updates(config)}`` there and return
+    the updates, so that the run's config records where it went.
+    """
+    given: dict[str, object] = {}
+
+    @experiment.option_hook
+    def take_file_storage_flag(options):
+        given["folder"] = options.pop(FILE_STORAGE_FLAG, None) or None
+        given["explicit"] = any(update.split("=", 1)[0].strip() == key for update in options.get("UPDATE") or [])
+
+    def updates(config: dict) -> dict:
+        folder = given.pop("folder", None)
+        if folder is None:
+            return {}
+        if given.pop("explicit", False) and config.get(key) != folder:
+            raise ConfigError(f"{key}={config.get(key)!r} and -F {folder!r} name two places for the run; "
+                              f"give one of them ({key}={folder!r} and -F {folder!r} are the same)")
+        return {key: str(folder)}
+
+    return updates
+
+
+def replace_config_observer(experiment: Experiment, folder: str) -> None:
+    """Make a FileStorageObserver in ``folder`` the one observer that comes from the config
+    (none for an empty ``folder``); observers given otherwise stay."""
+    experiment.observers[:] = [o for o in experiment.observers if not getattr(o, "from_config", False)]
+    if folder:
+        observer = FileStorageObserver(folder)
+        observer.from_config = True
+        experiment.observers.append(observer)
+
 
 def observe_config_folder(experiment: Experiment, key: str = "output") -> None:
-    """Record every run of ``experiment`` with a FileStorageObserver in the folder ``config[key]``.
+    """Record every run of ``experiment`` with a FileStorageObserver in the folder ``config[key]``
+    (or the ``-F`` folder, see the module's docstring).
 
     Runs go into numbered subfolders, so an existing run is never overwritten. An empty
     value records nothing (other observers given with Sacred's flags still apply).
     """
+    flag_updates = file_storage_flag_as_config(experiment, key)
 
     @experiment.config_hook
     def add_file_observer(config, command_name, logger):
-        experiment.observers[:] = [o for o in experiment.observers if not getattr(o, "from_config", False)]
-        if config.get(key):
-            observer = FileStorageObserver(config[key])
-            observer.from_config = True
-            experiment.observers.append(observer)
-        return {}
+        updates = flag_updates(config)
+        replace_config_observer(experiment, {**config, **updates}.get(key))
+        return updates

@@ -19,16 +19,16 @@ from tqdm import tqdm
 
 from optimizers import Averaged, GameOptimizer, build_optimizer
 
-from .ali import ALIGame
+from .ali import ALIBatch, ALIGame
 from .allocator import retain_freed_memory
 from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .devices import resolve_device, synchronize
 from .errors import ConfigError
-from .evaluation import reconstruction_mse, write_image_figures
+from .evaluation import averaged_model, reconstruction_mse, write_image_figures
 from .instrumentation import StepScalars, all_finite
 from .interrupts import stop_requests
-from .models import build_models
+from .models import build_models, data_shape
 from .rng import capture_rng_state, restore_rng_state
 from .stopwatch import Stopwatch
 from .threads import torch_threads
@@ -58,11 +58,11 @@ def build_run(config: dict) -> RunParts:
     data = config["data"]
     dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
                            download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"])
-    torch.manual_seed(config["seed"])
-    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_mean)
-    if tuple(dataset.train.shape[1:]) != tuple(models.data_shape):
-        raise ConfigError(f"model={config['model']!r} takes data of shape {tuple(models.data_shape)}, but "
+    if tuple(dataset.train.shape[1:]) != data_shape(config["model"]):
+        raise ConfigError(f"model={config['model']!r} takes data of shape {data_shape(config['model'])}, but "
                           f"data.name={data['name']!r} holds {tuple(dataset.train.shape[1:])}; pick a matching model")
+    torch.manual_seed(config["seed"])
+    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_marginals)
     game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,
                    loss=config["loss"], autocast_dtype=PRECISIONS[config["precision"]]).to(device)
     optimizer = build_optimizer(game, config["optimizer"])
@@ -92,8 +92,9 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
 
     latest = {}
 
-    def sample() -> torch.Tensor:
-        latest["batch"] = dataset.sample(config["batch_size"], parts.batch_generator)
+    def sample() -> ALIBatch:
+        x = dataset.sample(config["batch_size"], parts.batch_generator)
+        latest["batch"] = game.draw_batch(x, parts.batch_generator)
         return latest["batch"]
 
     def checkpoint(step: int) -> None:
@@ -105,11 +106,14 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             })
 
     def evaluate(step: int) -> float:
-        averaged = optimizer.averaged_parameters() if isinstance(optimizer, Averaged) else contextlib.nullcontext()
+        averaged = contextlib.nullcontext()
+        if isinstance(optimizer, Averaged):
+            log("recon_mse_live", reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"])), step)
+            averaged = averaged_model(game, optimizer, dataset, config["eval_batch_size"], config["seed"])
         with averaged:
             mse = reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"]))
             log("recon_mse", mse, step)
-            log("recon_mse_train", reconstruction_mse(game, [latest["batch"]]), step)
+            log("recon_mse_train", reconstruction_mse(game, [latest["batch"].x]), step)
             if config["figures_every_eval"]:
                 _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
         return mse
@@ -122,7 +126,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
     with progress, stop_requests() as stop_requested:
         for step in range(start + 1, config["steps"] + 1):
             report = optimizer.step(sample)
-            first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report), step, first_bad_step)
+            first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, optimizer.params), step,
+                                         first_bad_step)
             progress.update()
             logging = step % config["log_every"] == 0 or step == config["steps"]
             evaluating = step % config["eval_every"] == 0 or step == config["steps"]
@@ -149,9 +154,9 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                     checkpoint(step)
             if stopping:
                 raise KeyboardInterrupt(f"stopped by a signal after step {step}; resume with resume={run_dir}")
+    wall, cpu = stopwatch.elapsed()  # training time only: the final figures are not part of it
     if diverged_at is None:
         _write_figures(game, dataset, "", add_artifact)
-    wall, cpu = stopwatch.elapsed()
     return {"steps": step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
             "best_recon_mse": best_mse if best_mse < float("inf") else None, "grad_evals": optimizer.grad_evals,
             "wall_time": wall, "cpu_time": cpu}

@@ -1,1 +1,1 @@
-"""Benchmarks of the toolkit (each a ``python -m benchmarks.<name>`` command)."""
+"""Benchmarks: measured, not asserted (run them on a quiet machine; see the README)."""

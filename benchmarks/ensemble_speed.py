@@ -29,7 +29,7 @@ from ali_opt.data import load_dataset
 from ali_opt.models import build_models
 from optimizers import DEFAULTS, build_optimizer
 from studies.bench_step import in_fresh_process, resident_mib
-from studies.mixture_ensembles import build_ensemble
+from studies.mixture_ensembles import build_ensemble, draw_member_batch
 
 TRAINING = {"model": "mlp", "width": 1.0, "loss": "non_saturating", "batch_size": 256, "seed": 0,
             "optimizer": dict(DEFAULTS, name="adam", lr=1e-3, betas=(0.5, 0.999))}
@@ -37,8 +37,9 @@ TRAINING = {"model": "mlp", "width": 1.0, "loss": "non_saturating", "batch_size"
 
 
 def peak_mib() -> float:
-    """Peak resident set of this process so far (Linux reports KiB), MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set of this process so far, MiB (``ru_maxrss``, in KiB on Linux, can lag the
+    current resident set by a page or so: the peak is at least the current value)."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, resident_mib())
 
 
 def run_side(side: str, members: int, warmup: int, steps: int, threads: int, batch: int = 256) -> dict:
@@ -62,7 +63,8 @@ def run_side(side: str, members: int, warmup: int, steps: int, threads: int, bat
             models = build_models(TRAINING["model"], width=TRAINING["width"])
             game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
             optimizer = build_optimizer(game, TRAINING["optimizer"])
-            sample = partial(dataset.sample, batch, torch.Generator().manual_seed(TRAINING["seed"] + index))
+            generator = torch.Generator().manual_seed(TRAINING["seed"] + index)
+            sample = partial(draw_member_batch, game, dataset, batch, generator)
             for _ in range(warmup):
                 optimizer.step(sample)
             start, cpu_start = time.perf_counter(), time.process_time()

@@ -19,11 +19,13 @@ class Alternating(GameOptimizer):
     radius 1 for :math:`\eta < 2`: the iterates cycle, neither converging nor diverging
     (Gidel et al., 2019; Bailey et al., 2020). ``d_steps + players - 1`` gradient
     evaluations per step, each differentiating only the moving player's loss.
-    With ``resample=True`` every evaluation after the first draws a fresh batch.
+    With ``resample=True`` every evaluation after the first draws a fresh batch. BatchNorm
+    running statistics move at the first evaluation only (at :math:`\theta_t`); the later ones
+    are at intermediate points, which are not iterates.
     """
 
-    def __init__(self, game, rules, *, d_steps: int = 1, resample: bool = True):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, d_steps: int = 1, resample: bool = True, **common):
+        super().__init__(game, rules, **common)
         self.d_steps = d_steps
         self.resample = resample
 
@@ -34,7 +36,7 @@ class Alternating(GameOptimizer):
         for turn_index, player in enumerate([first] * self.d_steps + others):
             if turn_index and self.resample:
                 batch = sample()
-            output, grads = self._evaluate(batch, players=[player])
+            output, grads = self._evaluate(batch, players=[player], visited=turn_index == 0)
             self._add(self._directions(grads))
             used_grads.setdefault(player, grads[player])
             if turn_index == 0:

@@ -20,7 +20,8 @@ class Averaged:
     Averaging the extragradient iterates is what gives the :math:`O(1/t)` rate for
     monotone games (Nemirovski, 2004; Gidel et al., 2019). Only parameters are averaged;
     buffers (BatchNorm statistics) stay those of the live model. Evaluate with the average
-    inside ``with optimizer.averaged_parameters():``.
+    inside ``with optimizer.averaged_parameters():``, after recomputing the statistics for the
+    averaged weights (``ali_opt.batchnorm.recomputed_statistics``; training runs do this).
     """
 
     def __init__(self, inner: GameOptimizer, kind: str, beta: float = 0.999):

@@ -1,12 +1,13 @@
 """What every game optimizer shares: gradient evaluation, parameter updates, reports, state."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
+from ali_opt.batchnorm import running_statistics_frozen
 from ali_opt.game import Game, GameOutput
 
 
@@ -24,7 +25,8 @@ class StepReport:
 
     For schemes that evaluate a player's gradient somewhere else (alternating: after the
     opponent moved; past extragradient: at the extrapolated point), the gradient norms are
-    those of the gradient the step used, taken where the scheme took it.
+    those of the gradient the step used, taken where the scheme took it (weight decay
+    included). The losses are the game's, without the weight-decay term.
     """
 
     losses: dict[str, torch.Tensor]
@@ -43,17 +45,25 @@ Sample = Callable[[], Any]
 
 
 class GameOptimizer:
-    """Base class of the game schemes: one ``step(sample)`` call is one full game step.
+    r"""Base class of the game schemes: one ``step(sample)`` call is one full game step.
 
     Subclasses implement ``step`` with the helpers below and name in ``scheme_state`` the
-    attributes they keep across steps.
+    attributes they keep across steps; their own keyword-only options come before
+    ``**common``, which they pass on here.
+
+    ``weight_decay`` (:math:`\lambda`, one number or one per player) is part of each player's
+    loss, :math:`\ell^i + \tfrac{\lambda_i}{2}|\theta^i|^2`: :meth:`_evaluate` adds
+    :math:`\lambda_i\theta^i` to the gradient at the point where it takes the gradient, so
+    every scheme (extrapolated points included) sees the L2 term where it sees the data term.
     """
 
-    def __init__(self, game: Game, rules: dict[str, Rule]):
+    def __init__(self, game: Game, rules: dict[str, Rule], *, weight_decay: float | Mapping[str, float] = 0.0):
         self.game = game
         self.rules = rules
         named = game.player_parameters()
         self.players = tuple(named)
+        self.weight_decay = {player: float(weight_decay[player] if isinstance(weight_decay, Mapping) else weight_decay)
+                             for player in self.players}
         self.parameter_names = {player: list(params) for player, params in named.items()}
         self.params = {player: list(params.values()) for player, params in named.items()}
         self.rule_states = {player: rules[player].init(self.params[player]) for player in self.players}
@@ -63,11 +73,19 @@ class GameOptimizer:
         raise NotImplementedError
 
     # -- helpers for schemes -------------------------------------------------------------
-    def _evaluate(self, batch: Any, players: Iterable[str] | None = None):
+    def _evaluate(self, batch: Any, players: Iterable[str] | None = None, *, visited: bool = True):
         """Evaluate the game on ``batch``; return its output and the gradient of each of
-        ``players`` (default: all) with respect to its own parameters."""
+        ``players`` (default: all) with respect to its own parameters, weight decay included.
+
+        ``visited=False`` marks a point the iterates do not visit (an extrapolated or
+        intermediate point): the evaluation then leaves BatchNorm running statistics as they are.
+        """
         players = self.players if players is None else tuple(players)
-        output: GameOutput = self.game(batch)
+        if visited:
+            output: GameOutput = self.game(batch)
+        else:
+            with running_statistics_frozen(self.game):
+                output = self.game(batch)
         grads = {}
         for index, player in enumerate(players):
             found = torch.autograd.grad(
@@ -75,6 +93,9 @@ class GameOptimizer:
                 retain_graph=index < len(players) - 1, allow_unused=True,
             )
             grads[player] = [torch.zeros_like(p) if g is None else g for g, p in zip(found, self.params[player])]
+            if self.weight_decay[player]:
+                with torch.no_grad():
+                    grads[player] = torch._foreach_add(grads[player], self.params[player], alpha=self.weight_decay[player])
         self.grad_evals += 1
         return output, grads
 
@@ -137,5 +158,9 @@ class GameOptimizer:
             raise ValueError(f"optimizer state is for players {sorted(state['rules'])}, this game has {list(self.players)}")
         self.grad_evals = int(state["grad_evals"])
         self.rule_states = {player: self._to_device(state["rules"][player]) for player in self.players}
+        missing = [name for name in self.scheme_state if name not in state["scheme"]]
+        if missing:
+            raise ValueError(f"optimizer state lacks {missing} (it was written by another scheme, or by an earlier "
+                             f"version of {type(self).__name__}); it cannot continue this optimizer")
         for name in self.scheme_state:
             setattr(self, name, self._to_device(state["scheme"][name]))

@@ -16,11 +16,13 @@ class Extragradient(GameOptimizer):
     advances at both half-steps). With SGD on :math:`\min_x\max_y xy` the distance to the
     equilibrium shrinks by :math:`\sqrt{1-\eta^2+\eta^4}` per step. Two gradient
     evaluations per step; ``resample=True`` draws a fresh batch for the second
-    (stochastic extragradient with resampling), ``False`` reuses the first batch.
+    (stochastic extragradient with resampling), ``False`` reuses the first batch (with all of
+    its randomness: the same data, noise and dropout masks). BatchNorm running statistics
+    move at the first evaluation only: the extrapolated point is not an iterate.
     """
 
-    def __init__(self, game, rules, *, resample: bool = True):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, resample: bool = True, **common):
+        super().__init__(game, rules, **common)
         self.resample = resample
 
     def step(self, sample: Sample) -> StepReport:
@@ -28,7 +30,7 @@ class Extragradient(GameOptimizer):
         output, grads = self._evaluate(batch)
         start = self._copy_parameters()
         self._add(self._directions(grads))
-        _, extrapolated_grads = self._evaluate(sample() if self.resample else batch)
+        _, extrapolated_grads = self._evaluate(sample() if self.resample else batch, visited=False)
         self._restore_parameters(start)
         self._add(self._directions(extrapolated_grads))
         return self._report(output, grads)

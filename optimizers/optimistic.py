@@ -5,6 +5,9 @@ import torch
 
 from .base import GameOptimizer, Sample, StepReport
 
+FIRST_STEPS = ("double", "single")
+"""How the first step, which has no previous direction, is taken: see :class:`Optimistic`."""
+
 
 class Optimistic(GameOptimizer):
     r"""Step twice along the new direction and take back the previous one.
@@ -14,23 +17,34 @@ class Optimistic(GameOptimizer):
 
     With SGD this is OGDA, :math:`\theta_{t+1} = \theta_t - 2\eta g_t + \eta g_{t-1}`;
     with Adam it is Optimistic Adam (Daskalakis, Ilyas, Syrgkanis & Zeng, 2018, "Training
-    GANs with Optimism", Algorithm 1). The first step has no previous direction and is a
-    plain step (:math:`u_{-1} = u_0`). On :math:`\min_x\max_y xy` with SGD the asymptotic
+    GANs with Optimism", Algorithm 1). On :math:`\min_x\max_y xy` with SGD the asymptotic
     contraction per step is the largest root modulus of
     :math:`\lambda^2 - (1+2i\eta)\lambda + i\eta`. One gradient evaluation per step.
+
+    ``first_step`` says what :math:`u_{-1}` is:
+
+    - ``"double"`` (default): :math:`u_{-1} = 0`, so :math:`\theta_1 = \theta_0 + 2u_0`. This is
+      Algorithm 1 of Daskalakis et al. with :math:`m_0 = 0` (the subtracted term
+      :math:`\eta\, m_0/(\sqrt{v_0}+\epsilon)` vanishes) and what their reference code
+      (``optimAdam``, whose stored moments start at zero) does; the default follows the paper.
+    - ``"single"``: :math:`u_{-1} = u_0`, a plain first step :math:`\theta_1 = \theta_0 + u_0`;
+      with SGD the iterates are then those of extrapolation from the past on bilinear games.
+
+    Only the first step differs; the rule's state advances once per step either way.
     """
 
     scheme_state = ("previous_step",)
 
-    def __init__(self, game, rules):
-        super().__init__(game, rules)
+    def __init__(self, game, rules, *, first_step: str = "double", **common):
+        super().__init__(game, rules, **common)
+        self.first_step = first_step
         self.previous_step: dict | None = None
 
     def step(self, sample: Sample) -> StepReport:
         output, grads = self._evaluate(sample())
         steps = self._directions(grads)
         if self.previous_step is None:
-            self._add(steps)
+            self._add({p: torch._foreach_mul(s, 2.0) for p, s in steps.items()} if self.first_step == "double" else steps)
         else:
             self._add({p: torch._foreach_sub(torch._foreach_mul(s, 2.0), self.previous_step[p]) for p, s in steps.items()})
         self.previous_step = steps

@@ -17,7 +17,7 @@ from .alternating import Alternating
 from .averaging import Averaged
 from .base import GameOptimizer
 from .extragradient import Extragradient
-from .optimistic import Optimistic
+from .optimistic import FIRST_STEPS, Optimistic
 from .past_extragradient import PastExtragradient
 from .rules import SGD, Adam
 from .simultaneous import Simultaneous
@@ -46,6 +46,7 @@ DEFAULTS = {
     "weight_decay": 0.0,
     "d_steps": 1,  # alternating schemes only: steps of the first (discriminator-side) player
     "resample": True,  # extragradient and alternating: fresh batch for each later evaluation
+    "first_step": "double",  # optimistic only: "double" (2 u_0, Daskalakis et al.) or "single" (u_0)
     "average": "none",  # iterate averaging: none, uniform or ema
     "ema_beta": 0.999,
 }
@@ -68,7 +69,8 @@ def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> Game
     scheme, rule = OPTIMIZERS[config["name"]]
     rule_keys = [field.name for field in dataclasses.fields(rule)]
     rules = {player: rule(**{k: _for_player(config[k], player, k) for k in rule_keys}) for player in game.players}
-    scheme_keys = [p.name for p in inspect.signature(scheme).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    scheme_keys = [p.name for init in (scheme, GameOptimizer) for p in inspect.signature(init).parameters.values()
+                   if p.kind is p.KEYWORD_ONLY]
     optimizer = scheme(game, rules, **{k: config[k] for k in scheme_keys})
     if config["average"] == "none":
         return optimizer
@@ -102,6 +104,7 @@ def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optim
     check_positive(f"{key}.d_steps", config["d_steps"], integer=True)
     if not isinstance(config["resample"], bool):
         raise ConfigError(f"{key}.resample={config['resample']!r} is not valid; it must be true or false")
+    check_choice(f"{key}.first_step", config["first_step"], FIRST_STEPS)
     check_choice(f"{key}.average", config["average"], AVERAGING)
     check_fraction(f"{key}.ema_beta", config["ema_beta"], closed_low=False)
     return config

@@ -119,8 +119,9 @@ def build_variants(width: float, batch: int, precision: str, device: torch.devic
         built = models()
         game = ALIGame(built.encoder, built.decoder, built.discriminator, built.latent_shape, autocast_dtype=autocast_dtype)
         optimizer = build_optimizer(game, {"name": name, "lr": 1e-4, "betas": (0.5, 0.999)})
-        variants[name] = lambda optimizer=optimizer: optimizer.step(sample)
-    variants["draw batch"] = sample
+        draw = lambda game=game: game.draw_batch(sample(), generator)  # noqa: E731 - data, noise, dropout seed
+        variants[name] = lambda optimizer=optimizer, draw=draw: optimizer.step(draw)
+    variants["draw batch"] = (lambda: game.draw_batch(sample(), generator)) if game is not None else sample
     return variants, game
 
 

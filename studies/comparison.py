@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sacred import Experiment
-from sacred.observers import FileStorageObserver
 
 from ali_opt.errors import ConfigError, check_positive
 from ali_opt.plots.runs import Group, group_runs, load_runs
+from ali_opt.sacred_setup import file_storage_flag_as_config, replace_config_observer
 
 from . import train_ali
 
@@ -49,23 +49,24 @@ def check_study_config(config: dict) -> None:
 
 def add_study_hook(experiment: Experiment, check: Callable[[dict], None] = lambda config: None) -> None:
     """Validate a study's config (``check`` first, then :func:`check_study_config`) and set up its
-    observers before any run starts."""
+    observers before any run starts. ``-F DIR`` is taken as ``output=DIR``
+    (:func:`ali_opt.sacred_setup.file_storage_flag_as_config`)."""
+    flag_updates = file_storage_flag_as_config(experiment, "output")
 
     @experiment.config_hook
     def validate_and_observe(config, command_name, logger):
+        updates = flag_updates(config)
+        config = {**config, **updates}
         check(config)
         check_study_config(config)
         observe_study(experiment, config)
-        return {}
+        return updates
 
 
 def observe_study(experiment: Experiment, config: dict) -> None:
     """Record a single run in ``output`` and a comparison in ``output/comparisons``."""
-    experiment.observers[:] = [o for o in experiment.observers if not getattr(o, "from_config", False)]
-    if config["output"]:
-        observer = FileStorageObserver(Path(config["output"]) / ("comparisons" if comparing(config) else ""))
-        observer.from_config = True
-        experiment.observers.append(observer)
+    folder = config["output"] and str(Path(config["output"]) / ("comparisons" if comparing(config) else ""))
+    replace_config_observer(experiment, folder)
 
 
 def train_comparison(config: dict, log) -> list[dict]:

@@ -2,11 +2,12 @@
 :class:`~ali_opt.ensemble.Ensemble`, and ``benchmark=grid25`` reports the ALI paper's table.
 
 Member i of an entry is the run that :mod:`studies.train_ali` would train with seed
-``seed + i`` (same initial networks, same batch generator), with one difference: every member
-draws from the training set of seed ``seed`` (a separate run of the mixtures draws its own
-100,000 points from its seed). Randomness inside ALI's forward pass (prior draws, encoder noise,
-dropout masks) comes from ``vmap(randomness="different")``: independent across members and
-reproducible, not the numbers a separate run draws. A member that diverges is frozen and
+``seed + i``: same initial networks, same batch generator, and from it the same data indices,
+prior draws z and encoder noise epsilon. Two differences: every member draws from the training
+set of seed ``seed`` (a separate run of the mixtures draws its own 100,000 points from its
+seed), and the discriminator's dropout masks come from ``vmap(randomness="different")``
+(independent across members and reproducible from the global seed, but not the masks a
+separate run draws from its batch's ``dropout_seed``). A member that diverges is frozen and
 reported with its ``diverged_at`` (:mod:`ali_opt.ensemble_training`).
 
 Each entry writes ``<label>.checkpoint.pt`` into the comparison's run folder every
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ali_opt.ali import ALIGame
+from ali_opt.ali import ALIBatch, ALIGame
 from ali_opt.checkpoint import load_checkpoint
 from ali_opt.data import Dataset, load_dataset
 from ali_opt.data.mixtures import mixture_centers, mixture_std
@@ -85,9 +86,15 @@ def build_ensemble(training: dict, dataset: Dataset, members: int) -> EnsembleTr
         games.append(ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,
                              loss=training["loss"]))
     ensemble = Ensemble(games, batch_seeds=[training["seed"] + index for index in range(members)],
-                        draw=partial(dataset.sample, training["batch_size"]))
+                        draw=partial(draw_member_batch, games[0], dataset, training["batch_size"]))
     torch.manual_seed(training["seed"])  # the draws inside the members' forward passes
     return EnsembleTraining(ensemble, build_optimizer(ensemble, training["optimizer"]))
+
+
+def draw_member_batch(game: ALIGame, dataset: Dataset, batch_size: int, generator: torch.Generator) -> ALIBatch:
+    """What a run of :mod:`studies.train_ali` draws from its batch generator (data, then epsilon, z and the
+    dropout seed), with the seed dropped: under vmap the masks come from the global generator."""
+    return game.draw_batch(dataset.sample(batch_size, generator), generator)._replace(dropout_seed=None)
 
 
 def train_entry(label: str, training: dict, dataset: Dataset, members: int, run_dir: Path | None,

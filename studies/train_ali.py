@@ -6,8 +6,9 @@
 
 Every optimizer name is also a named config (``with extra_adam``); ``quick`` is a
 quarter-width model for a CPU. Runs are recorded in ``output`` (a FileStorageObserver
-folder: config.json, run.json, metrics.json, checkpoint.pt, figures); add any other
-Sacred observer with Sacred's own flags (``-m``, ``-F``, ...).
+folder: config.json, run.json, metrics.json, checkpoint.pt, figures). Sacred's ``-F DIR``
+is another way to write ``output=DIR``; add any other Sacred observer with Sacred's own
+flags (``-m``, ...).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def training_defaults():
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
+    cell = ""  # the sweep cell this run trains (set by ali_opt.runtime.run_cells, which finds runs by it)
     figures_every_eval = False
     progress = True
 

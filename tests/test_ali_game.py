@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ali_opt.ali import EQUILIBRIUM_LOSS, ALIGame
+from ali_opt.ali import EQUILIBRIUM_LOSS, ALIBatch, ALIGame
 from ali_opt.errors import ConfigError
 from ali_opt.models import build_models
 
@@ -105,3 +105,53 @@ def test_functional_call_and_grad_apply_to_the_game():
     expected = torch.autograd.grad(game(x).losses["d"], [dict(game.named_parameters())[n] for n in d_names])
     for name, g in zip(d_names, expected):
         assert torch.allclose(grads[name], g, atol=1e-7), name
+
+
+def small_paper_game() -> ALIGame:
+    """cifar32 at 1/8 width: batch norm in the encoder and decoder, dropout in the discriminator."""
+    torch.manual_seed(0)
+    models = build_models("cifar32", width=0.125, pixel_mean=0.4)
+    return ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
+
+
+def losses_and_gradients(game: ALIGame, batch) -> list[torch.Tensor]:
+    output = game(batch)
+    found = list(output.losses.values())
+    for player, params in game.player_parameters().items():
+        found += torch.autograd.grad(output.losses[player], list(params.values()), retain_graph=True)
+    return found
+
+
+def test_a_drawn_batch_carries_all_of_its_randomness():
+    """Two evaluations of one drawn batch at the same parameters agree bit for bit (noise, dropout masks
+    and all), whatever the global generator does in between; another dropout seed changes the losses."""
+    game = small_paper_game().train()
+    generator = torch.Generator().manual_seed(5)
+    batch = game.draw_batch(torch.rand(8, 3, 32, 32, generator=generator), generator)
+    assert isinstance(batch, ALIBatch) and batch.z.shape == batch.epsilon.shape == (8, 64, 1, 1)
+    first = losses_and_gradients(game, batch)
+    torch.rand(100)  # the global generator moves on; the batch does not care
+    second = losses_and_gradients(game, batch)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    other_masks = losses_and_gradients(game, batch._replace(dropout_seed=batch.dropout_seed + 1))
+    assert not torch.equal(first[0], other_masks[0])
+
+
+def test_draw_batch_is_reproducible_from_the_generator_state():
+    game = small_paper_game()
+    x = torch.rand(4, 3, 32, 32)
+    one, again = (game.draw_batch(x, torch.Generator().manual_seed(7)) for _ in range(2))
+    other = game.draw_batch(x, torch.Generator().manual_seed(8))
+    assert torch.equal(one.z, again.z) and torch.equal(one.epsilon, again.epsilon)
+    assert one.dropout_seed == again.dropout_seed != other.dropout_seed
+    assert not torch.equal(one.z, one.epsilon)
+
+
+def test_a_plain_tensor_draws_its_noise_from_the_global_generator():
+    game = small_paper_game().train()
+    x = torch.rand(4, 3, 32, 32)
+    torch.manual_seed(11)
+    plain = game(x).losses["d"]
+    torch.manual_seed(11)
+    drawn = game(game.draw_batch(x)).losses["d"]
+    assert torch.equal(plain, drawn)

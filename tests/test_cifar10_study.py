@@ -48,3 +48,16 @@ def test_bad_study_config_is_refused_before_any_run(images, tmp_path, updates, m
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
         study(images, tmp_path / "runs", **updates)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_comparison_given_file_storage_flag_records_every_run_there(images, tmp_path):
+    """-F DIR is output=DIR: the comparison in DIR/comparisons, each of its runs in DIR with its checkpoint."""
+    config = tiny_config(images, tmp_path / "unused", steps=2)
+    del config["output"]
+    flagged = tmp_path / "flagged"
+    finished = ex.run(config_updates={**config, "comparison": [{"name": "adam"}]},
+                      options={"--file_storage": str(flagged), "--loglevel": "ERROR"})
+    (outcome,) = finished.result["runs"]
+    assert (flagged / outcome["run"] / "checkpoint.pt").exists()
+    assert (flagged / "comparisons" / "1" / "run.json").exists()
+    assert not (tmp_path / "unused").exists()

@@ -330,6 +330,10 @@ def test_sampling_is_reproducible_and_scaled(tmp_path):
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert 0 <= first.min() and first.max() <= 1
     assert dataset.pixel_mean == pytest.approx(dataset.train.double().mean().item() / 255)
+    torch.testing.assert_close(dataset.pixel_marginals, (dataset.train.double().mean(dim=0) / 255).float())
+    train_batches = list(dataset.train_batches(16))
+    assert [len(b) for b in train_batches] == [16, 16, 16, 2]
+    assert torch.equal(torch.cat(train_batches), dataset.train / 255.0)
 
 
 def test_heldout_batches_cover_the_heldout_split_in_order():

@@ -7,6 +7,7 @@ from functools import partial
 import pytest
 import torch
 
+from ali_opt.batchnorm import running_statistics_frozen
 from ali_opt.checkpoint import load_checkpoint
 from ali_opt.ensemble import Ensemble, Stacked
 from ali_opt.ensemble_training import EnsembleTraining, member_scalars
@@ -128,9 +129,11 @@ def test_batch_norm_statistics_move_per_member():
         models = build_models("mixture_paper", width=0.02)
         return ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
 
+    from ali_opt.ali import ALIBatch
     ensemble = Ensemble([game(i) for i in range(3)])
     x = torch.randn(3, 10, 2)
-    ensemble(Stacked(x))
+    batch = Stacked(ALIBatch(x, torch.randn(3, 10, 2), torch.randn(3, 10, 2), None))
+    ensemble(batch)
     for i in range(3):
         alone = game(i)
         alone.encoder(x[i])
@@ -141,12 +144,18 @@ def test_batch_norm_statistics_move_per_member():
         assert not torch.equal(state["encoder.net.1.running_mean"], ensemble.member_state((i + 1) % 3)["encoder.net.1.running_mean"])
     ensemble.eval()  # evaluation mode reaches the members: running statistics are used and stay put
     before = ensemble.member_state(1)["encoder.net.1.running_mean"].clone()
-    mu_means = ensemble(Stacked(x)).metrics["mu_mean"]
+    mu_means = ensemble(batch).metrics["mu_mean"]
     assert torch.equal(ensemble.member_state(1)["encoder.net.1.running_mean"], before)
     alone = ensemble.member(1).eval()
     torch.testing.assert_close(mu_means[1], alone.encoder(x[1])[0].mean())
     ensemble.train()
-    assert not torch.allclose(ensemble(Stacked(x)).metrics["mu_mean"][1], mu_means[1])  # batch statistics
+    assert not torch.allclose(ensemble(batch).metrics["mu_mean"][1], mu_means[1])  # batch statistics
+    before = ensemble.member_state(2)["encoder.net.1.running_mean"].clone()
+    with running_statistics_frozen(ensemble):  # an extrapolated point: batch statistics, nothing moves
+        ensemble(batch)
+    assert torch.equal(ensemble.member_state(2)["encoder.net.1.running_mean"], before)
+    ensemble(batch)
+    assert not torch.equal(ensemble.member_state(2)["encoder.net.1.running_mean"], before)
 
 
 def _resumable(tmp_path, config):

@@ -84,7 +84,7 @@ def test_width_scales_hidden_channels_only():
     assert (first_full.in_channels, first_full.out_channels) == (3, 32)
     assert (first_quarter.in_channels, first_quarter.out_channels) == (3, 8)
     assert full.encoder.net[-2].out_features == quarter.encoder.net[-2].out_features == 128
-    assert quarter.decoder[-2].out_channels == 3
+    assert quarter.decoder[-3].out_channels == 3
 
 
 def test_tiny_width_keeps_at_least_one_unit_per_layer():
@@ -115,7 +115,7 @@ def test_gaussian_init_and_zero_biases(name):
 @pytest.mark.parametrize("pixel_mean", [0.3, torch.tensor([0.2, 0.5, 0.7])])
 def test_decoder_output_bias_is_log_odds_of_pixel_mean(pixel_mean):
     models = build_models("cifar32", width=0.25, pixel_mean=pixel_mean)
-    expected = torch.logit(torch.as_tensor(pixel_mean, dtype=torch.float32)).expand(3)
+    expected = torch.logit(torch.as_tensor(pixel_mean, dtype=torch.float32)).reshape(-1, 1, 1).expand(3, 32, 32)
     torch.testing.assert_close(models.decoder[-2].bias.detach(), expected)
     models.decoder.eval()
     with torch.no_grad():
@@ -124,13 +124,32 @@ def test_decoder_output_bias_is_log_odds_of_pixel_mean(pixel_mean):
                                atol=0.02, rtol=0)
 
 
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_decoder_output_bias_is_untied_and_starts_at_the_marginals_log_odds(name):
+    """As the original code: one trained bias per output pixel and channel, at the log-odds of each
+    pixel's training mean; the untrained decoder then outputs the mean image."""
+    size = 64 if name == "celeba64" else 32
+    marginals = torch.rand(3, size, size, generator=torch.Generator().manual_seed(0)) * 0.8 + 0.1
+    models = build_models(name, width=0.125, pixel_mean=marginals)
+    bias = models.decoder[-2].bias
+    assert bias.shape == (3, size, size) and bias.requires_grad
+    torch.testing.assert_close(bias.detach(), torch.logit(marginals))
+    assert dict(models.decoder.named_parameters())[f"{len(models.decoder) - 2}.bias"] is bias
+    assert models.decoder[-3].bias is None  # the 1x1 convolution before it has no tied bias
+    models.decoder.eval()
+    with torch.no_grad():
+        pixels = models.decoder(torch.randn(4, *models.latent_shape))
+    torch.testing.assert_close(pixels.mean(dim=0), marginals, atol=0.02, rtol=0)
+
+
 def test_decoder_output_bias_defaults_to_zero_and_is_clamped():
     assert bool((build_models("svhn32", width=0.25).decoder[-2].bias == 0).all())
     bias = build_models("svhn32", width=0.25, pixel_mean=0.0).decoder[-2].bias
-    assert bool(torch.isfinite(bias).all()) and bias[0].item() == pytest.approx(math.log(1e-3 / (1 - 1e-3)), rel=1e-4)
+    assert bool(torch.isfinite(bias).all()) and bias[0, 0, 0].item() == pytest.approx(math.log(1e-3 / (1 - 1e-3)),
+                                                                                      rel=1e-4)
 
 
-@pytest.mark.parametrize("pixel_mean", [1.5, -0.1, float("nan"), torch.ones(2) / 2, "grey"])
+@pytest.mark.parametrize("pixel_mean", [1.5, -0.1, float("nan"), torch.ones(2) / 2, torch.ones(3, 16, 16) / 2, "grey"])
 def test_bad_pixel_mean_is_a_config_error(pixel_mean):
     with pytest.raises(ConfigError, match="pixel_mean"):
         build_models("cifar32", width=0.25, pixel_mean=pixel_mean)

@@ -26,6 +26,7 @@ from tests.toy_helpers import no_batch, optimizer_for
     ({"ema_beta": 1}, ["optimizer.ema_beta", "1", "(0, 1)"]),
     ({"momentum": 1.0}, ["optimizer.momentum", "1.0", "[0, 1)"]),
     ({"resample": "yes"}, ["optimizer.resample", "'yes'", "true or false"]),
+    ({"first_step": "triple"}, ["optimizer.first_step", "'triple'", "double", "single"]),
     ({"lr": {"x": 0.1, "z": 0.1}}, ["optimizer.lr", "'z'", "one per player", "y, x"]),
     ({"lr": {"x": 0.1, "y": -1}}, ["optimizer.lr.y", "-1", "positive number"]),
     ({"learning_rate": 0.1}, ["optimizer.learning_rate", "valid options", "lr", "betas"]),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from ali_opt.game import Game, GameOutput
 from optimizers import OPTIMIZERS
 from tests.toy_helpers import CountingSample, ScalarGame, no_batch, optimizer_for
 
@@ -98,27 +99,51 @@ def hand_past_extragradient():
 
 
 def hand_past_extra_adam():
-    # step 1: at (1, 2), t=1: u0 = (-.1, .1); m = (1, -.5), v = (2, .5)
+    # Adam sees the stored gradient at the extrapolation and the new one at the update, so its
+    # counter is t = 1 in step 1 (no stored gradient: no extrapolation), t = 2, 3 in step 2, t = 4, 5 in step 3
+    # step 1: at (1, 2), t=1: g = (2, -1); m = (1, -.5), v = (2, .5); u = (-.1, .1)
     x1, y1 = 0.9, 2.1
-    # step 2: at (x1, y1) + u0 = (.8, 2.2), t=2: g = (2.2, -.8); m = (1.6, -.65), v = (3.42, .57)
-    ux1, uy1 = -0.1 * 1.6 / sqrt(0.75 * 3.42), 0.1 * 0.65 / sqrt(0.75 * 0.57)
-    x2, y2 = x1 + ux1, y1 + uy1
-    # step 3: at (x2, y2) + u1 = (xe, ye), t=3: g = (ye, -xe); m = (.8 + ye/2, -.325 - xe/2),
-    # v = (1.71 + ye^2/2, .285 + xe^2/2)
-    xe, ye = x2 + ux1, y2 + uy1
-    x3 = x2 - 0.1 * (0.8 + ye / 2) / sqrt(0.875 * (1.71 + ye**2 / 2))
-    y3 = y2 + 0.1 * (0.325 + xe / 2) / sqrt(0.875 * (0.285 + xe**2 / 2))
+    # step 2: extrapolate with the stored g = (2, -1), t=2: m = (1.5, -.75), v = (3, .75), c = .75:
+    #   u = (-.1 * 1.5 / sqrt(2.25), .1 * .75 / sqrt(.5625)) = (-.1, .1), to (.8, 2.2)
+    #   at (.8, 2.2), t=3: g = (2.2, -.8); m = (1.85, -.775), v = (3.92, .695), c = .875, from (x1, y1)
+    x2 = x1 - 0.1 * 1.85 / sqrt(0.875 * 3.92)
+    y2 = y1 + 0.1 * 0.775 / sqrt(0.875 * 0.695)
+    # step 3: extrapolate with the stored g = (2.2, -.8), t=4: m = (2.025, -.7875), v = (4.38, .6675), c = .9375
+    xe = x2 - 0.1 * 2.025 / sqrt(0.9375 * 4.38)
+    ye = y2 + 0.1 * 0.7875 / sqrt(0.9375 * 0.6675)
+    #   at (xe, ye), t=5: g = (ye, -xe); m = (1.0125 + ye/2, -.39375 - xe/2), v = (2.19 + ye^2/2, .33375 + xe^2/2)
+    x3 = x2 - 0.1 * (1.0125 + ye / 2) / sqrt(0.96875 * (2.19 + ye**2 / 2))
+    y3 = y2 + 0.1 * (0.39375 + xe / 2) / sqrt(0.96875 * (0.33375 + xe**2 / 2))
     return [(x1, y1), (x2, y2), (x3, y3)]
 
 
 def hand_optimistic():
-    # (x, y) <- (x, y) + 2 u_t - u_{t-1} with u_t = (-.1 y, .1 x); step 1 is plain: u0 = (-.2, .1)
+    # (x, y) <- (x, y) + 2 u_t - u_{t-1} with u_t = (-.1 y, .1 x) and u_{-1} = 0 (first_step="double"):
+    # step 1 at (1, 2): u0 = (-.2, .1), to (.6, 2.2); step 2 at (.6, 2.2): u1 = (-.22, .06), to (.6 - .44 + .2, 2.2 + .12 - .1)
+    # = (.36, 2.22); step 3 at (.36, 2.22): u2 = (-.222, .036), to (.36 - .444 + .22, 2.22 + .072 - .06)
+    return [(0.6, 2.2), (0.36, 2.22), (0.136, 2.232)]
+
+
+def hand_optimistic_single_first_step():
+    # as above with u_{-1} = u_0 (first_step="single"): step 1 is plain, u0 = (-.2, .1)
     # step 2 at (.8, 2.1): u1 = (-.21, .08); step 3 at (.58, 2.16): u2 = (-.216, .058)
     # (on a bilinear game these are the past-extragradient iterates: both follow the same recursion)
     return [(0.8, 2.1), (0.8 - 0.42 + 0.2, 2.1 + 0.16 - 0.1), (0.58 - 0.432 + 0.21, 2.16 + 0.116 - 0.08)]
 
 
 def hand_optimistic_adam():
+    # step 1: at (1, 2), t=1: u0 = (-.1, .1), doubled (u_{-1} = 0)
+    x1, y1 = 0.8, 2.2
+    # step 2: at (x1, y1), t=2: g = (2.2, -.8); m = (1.6, -.65), v = (3.42, .57); (x1, y1) + 2 u1 - u0
+    ux1, uy1 = -0.1 * 1.6 / sqrt(0.75 * 3.42), 0.1 * 0.65 / sqrt(0.75 * 0.57)
+    x2, y2 = x1 + 2 * ux1 + 0.1, y1 + 2 * uy1 - 0.1
+    # step 3: at (x2, y2), t=3: g = (y2, -x2); m = (.8 + y2/2, -.325 - x2/2), v = (1.71 + y2^2/2, .285 + x2^2/2)
+    ux2 = -0.1 * (0.8 + y2 / 2) / sqrt(0.875 * (1.71 + y2**2 / 2))
+    uy2 = 0.1 * (0.325 + x2 / 2) / sqrt(0.875 * (0.285 + x2**2 / 2))
+    return [(x1, y1), (x2, y2), (x2 + 2 * ux2 - ux1, y2 + 2 * uy2 - uy1)]
+
+
+def hand_optimistic_adam_single_first_step():
     # step 1: at (1, 2), t=1: u0 = (-.1, .1)
     x1, y1 = 0.9, 2.1
     # step 2: at (x1, y1), t=2: g = (2.1, -.9); m = (1.55, -.7), v = (3.205, .655); (x1, y1) + 2 u1 - u0
@@ -161,6 +186,34 @@ def test_first_three_iterates_match_hand_derivation(name):
 
 def test_every_optimizer_has_a_hand_derivation():
     assert set(HAND_ITERATES) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name, hand", [("optimistic", hand_optimistic_single_first_step),
+                                        ("optimistic_adam", hand_optimistic_adam_single_first_step)])
+def test_optimistic_with_a_single_first_step(name, hand):
+    assert_first_iterates(name, hand(), first_step="single")
+
+
+def test_past_extra_adam_counts_two_adam_steps_per_step_after_the_first():
+    game = ScalarGame(x0=1.0, y0=2.0)
+    optimizer = optimizer_for(game, "past_extra_adam", lr=ETA, **ADAM)
+    for _ in range(4):
+        optimizer.step(no_batch)
+    assert [optimizer.rule_states[player]["step"] for player in game.players] == [7, 7]
+
+
+def test_past_extra_adam_is_not_optimistic_adam():
+    """Where each evaluates the game over 50 steps on xy. Extrapolating with the previous *step*
+    instead of the previous gradient through Adam made past_extra_adam's extrapolated points the
+    iterates of optimistic_adam with a first step of 2 u_0, to 1e-15."""
+    evaluated = {}
+    for name, options in (("past_extra_adam", {}), ("optimistic_adam", {"first_step": "double"})):
+        game = ScalarGame(x0=1.0, y0=2.0)
+        optimizer = optimizer_for(game, name, lr=ETA, **ADAM, **options)
+        for _ in range(50):
+            optimizer.step(no_batch)
+        evaluated[name] = np.array(game.seen_points)
+    assert np.abs(evaluated["past_extra_adam"] - evaluated["optimistic_adam"]).max() > 0.05
 
 
 def test_discriminator_side_steps_twice_with_d_steps_2():
@@ -222,3 +275,41 @@ def test_reports_the_pre_update_point():
     assert report.grad_norms["x"].item() == pytest.approx(2.0)
     assert report.grad_norms["y"].item() == pytest.approx(1.0)
     assert torch.equal(report.parameter_grad_norms["x"], torch.tensor([2.0], dtype=torch.float64))
+
+
+class ZeroLossGame(Game):
+    """Two players with one parameter each and a loss of zero: only weight decay moves them."""
+
+    players = ("a", "b")
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = (torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64)) for _ in range(2))
+
+    def player_of(self, parameter_name: str) -> str:
+        return parameter_name
+
+    def forward(self, batch=None) -> GameOutput:
+        zero = 0 * (self.a + self.b)
+        return GameOutput(losses={"a": zero, "b": zero})
+
+
+def test_extragradient_takes_weight_decay_at_the_extrapolated_point():
+    # the loss is lambda/2 theta^2: extrapolate to theta - .5 * .4 theta = .8 theta, then
+    # theta <- theta - .5 * .4 * .8 theta = .84 theta (the decay at the starting point would give .8)
+    game = ZeroLossGame()
+    optimizer_for(game, "extragradient", lr=0.5, weight_decay=0.4).step(no_batch)
+    assert (game.a.item(), game.b.item()) == pytest.approx((0.84, 0.84), abs=1e-15)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_weight_decay_is_the_l2_term_of_the_loss(name):
+    """Weight decay lambda on xy moves every optimizer as the game xy + lambda/2 (x^2 - y^2) without it
+    (``ScalarGame(mu=lambda)``: each player's loss gains lambda/2 times its own parameter squared)."""
+    points = []
+    for game, weight_decay in ((ScalarGame(mu=0.0), 0.3), (ScalarGame(mu=0.3), 0.0)):
+        optimizer = optimizer_for(game, name, lr=ETA, **ADAM, weight_decay=weight_decay)
+        for _ in range(3):
+            optimizer.step(no_batch)
+        points.append(game.point())
+    np.testing.assert_allclose(points[0], points[1], rtol=0, atol=1e-12)

@@ -91,6 +91,56 @@ def test_divergence_stops_cleanly_and_keeps_the_last_good_checkpoint(images, tmp
     assert all(torch.isfinite(t).all() for t in checkpoint["game"].values() if t.is_floating_point())
 
 
+def test_a_step_that_makes_a_parameter_non_finite_is_the_divergence_step(images, tmp_path):
+    """A step of 1e39 (inf in float32) leaves finite losses and gradients at step 1's starting point
+    but infinite parameters after it: the run diverged at step 1 and trained 0 finite steps."""
+    finished = run(images, tmp_path, steps=5, log_every=1, optimizer={"name": "gda", "lr": 1e39})
+    assert finished.result["diverged_at"] == 1
+    assert finished.result["steps"] == 0
+
+
+def test_averaged_runs_log_the_live_model_too(images, tmp_path):
+    run(images, tmp_path, steps=4, log_every=4, eval_every=4, optimizer={"name": "adam", "average": "ema"})
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert metrics["recon_mse_live"]["steps"] == metrics["recon_mse"]["steps"] == [4]
+    assert metrics["recon_mse_live"]["values"] != metrics["recon_mse"]["values"]
+
+
+def test_clocks_stop_before_the_final_figures(images, tmp_path, monkeypatch):
+    import ali_opt.training
+
+    drawing = ali_opt.training._write_figures
+
+    def slow_figures(*args):
+        time.sleep(1.0)
+        drawing(*args)
+
+    monkeypatch.setattr(ali_opt.training, "_write_figures", slow_figures)
+    finished = run(images, tmp_path, steps=2, log_every=2, eval_every=2)
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert finished.result["wall_time"] - metrics["wall_time"]["values"][-1] < 0.5
+
+
+def test_file_storage_flag_records_the_run_once_with_its_checkpoint(images, tmp_path):
+    """Sacred's -F DIR is output=DIR: one copy of the run, in DIR, which resumes."""
+    config = tiny_config(images, tmp_path / "unused", steps=10)
+    del config["output"]
+    flagged = tmp_path / "flagged"
+    ex.run(config_updates=config, options={"--file_storage": str(flagged), "--loglevel": "ERROR"})
+    assert (flagged / "1" / "checkpoint.pt").exists()
+    assert json.loads((flagged / "1" / "config.json").read_text())["output"] == str(flagged)
+    resumed = run(images, tmp_path / "resumed", steps=12, resume=str(flagged / "1"))
+    assert resumed.result["steps"] == 12
+
+
+def test_file_storage_flag_and_another_output_are_refused(images, tmp_path):
+    config = tiny_config(images, tmp_path / "other", steps=10)
+    with pytest.raises(Exception, match="name two places"):
+        ex.run(config_updates=config, options={"--file_storage": str(tmp_path / "flagged"), "--loglevel": "ERROR",
+                                               "UPDATE": [f"output={tmp_path / 'other'}"]})
+    assert not (tmp_path / "other").exists() and not (tmp_path / "flagged").exists()
+
+
 def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "studies.train_ali", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)

@@ -13,7 +13,8 @@ class ScalarGame(Game):
 
     The gradients are :math:`\partial_x f = y + \mu x` for ``x`` and :math:`\partial_y(-f) = -x + \mu y`
     for ``y``; the equilibrium is :math:`(0, 0)`. Every batch an evaluation receives is kept in
-    ``seen_batches``, so tests can tell which batch each evaluation used.
+    ``seen_batches`` and every point it is evaluated at in ``seen_points``, so tests can tell
+    which batch each evaluation used and where.
     """
 
     players = ("y", "x")
@@ -24,12 +25,14 @@ class ScalarGame(Game):
         self.y = nn.Parameter(torch.tensor(y0, dtype=torch.float64))
         self.mu = mu
         self.seen_batches = []
+        self.seen_points = []
 
     def player_of(self, parameter_name: str) -> str:
         return parameter_name
 
     def forward(self, batch=None) -> GameOutput:
         self.seen_batches.append(batch)
+        self.seen_points.append(self.point())
         value = self.x * self.y + self.mu / 2 * (self.x**2 - self.y**2)
         return GameOutput(losses={"y": -value, "x": value})
 

@@ -15,14 +15,17 @@ class Dataset:
     stored and handed out as float32 (N, D).
 
     Attributes: ``name``; ``train`` and ``heldout`` (the stored tensors); ``pixel_mean``, the
-    mean training pixel in [0, 1] (a float), or None for points.
+    mean training pixel in [0, 1] (a float), and ``pixel_marginals``, the mean of each pixel
+    and channel over the training set, (C, H, W) float32 on the CPU; both None for points.
     """
 
     def __init__(self, name: str, train: torch.Tensor, heldout: torch.Tensor):
         self.name = name
         self.train = train
         self.heldout = heldout
-        self.pixel_mean = _mean_pixel(train) if train.dtype == torch.uint8 else None
+        images = train.dtype == torch.uint8
+        self.pixel_mean = _mean_pixel(train) if images else None
+        self.pixel_marginals = _pixel_marginals(train) if images else None
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """``batch_size`` training examples drawn uniformly with replacement, as float32.
@@ -35,13 +38,20 @@ class Dataset:
 
     def heldout_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """The held-out examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
-        check_positive("batch_size", batch_size, integer=True)
-        for start in range(0, len(self.heldout), batch_size):
-            yield _as_float(self.heldout[start:start + batch_size])
+        return _in_order(self.heldout, batch_size)
+
+    def train_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """The training examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
+        return _in_order(self.train, batch_size)
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={tuple(self.train.shape)}, heldout={tuple(self.heldout.shape)}, "
                 f"dtype={self.train.dtype}, device={self.train.device})")
+
+
+def _in_order(examples: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    check_positive("batch_size", batch_size, integer=True)
+    return (_as_float(examples[start:start + batch_size]) for start in range(0, len(examples), batch_size))
 
 
 def _as_float(examples: torch.Tensor) -> torch.Tensor:
@@ -54,3 +64,12 @@ def _mean_pixel(images: torch.Tensor) -> float:
     (no wider copy of the data, which a plain sum would make)."""
     counts = torch.bincount(images.flatten(), minlength=256)
     return (counts * torch.arange(256, device=counts.device)).sum().item() / (images.numel() * 255)
+
+
+def _pixel_marginals(images: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """Mean of each pixel and channel of uint8 (N, C, H, W) images, scaled to [0, 1], summed in
+    float64 a chunk of images at a time (no float copy of the whole data)."""
+    total = torch.zeros(images.shape[1:], dtype=torch.float64, device=images.device)
+    for start in range(0, len(images), chunk):
+        total += images[start:start + chunk].sum(dim=0, dtype=torch.float64)
+    return (total / (max(len(images), 1) * 255)).float().cpu()

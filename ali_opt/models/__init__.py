@@ -14,7 +14,7 @@ import math
 import torch
 
 from ali_opt.errors import ConfigError, check_choice, check_positive
-from ali_opt.models.architectures import ARCHITECTURES
+from ali_opt.models.architectures import ARCHITECTURES, IMAGE_CHANNELS
 from ali_opt.models.conv import build_conv_models
 from ali_opt.models.mixture_paper import build_mixture_paper_models
 from ali_opt.models.mlp import build_mlp_models
@@ -27,7 +27,15 @@ VECTOR_MODELS = ("mlp", "mixture_paper")
 
 MLP_LATENT_DIM = 2
 
-__all__ = ["MODELS", "VECTOR_MODELS", "ALIModels", "build_models"]
+__all__ = ["MODELS", "VECTOR_MODELS", "ALIModels", "build_models", "data_shape"]
+
+
+def data_shape(name: str, data_dim: int = 2) -> tuple[int, ...]:
+    """The shape of one example of x that model ``name`` takes (``data_dim``: vector models only)."""
+    check_choice("model", name, MODELS)
+    if name in VECTOR_MODELS:
+        return (data_dim,)
+    return (IMAGE_CHANNELS, ARCHITECTURES[name].image_size, ARCHITECTURES[name].image_size)
 
 
 def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | float | None = None,
@@ -36,8 +44,9 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
 
     - ``width`` scales every hidden channel count (rounded, at least 1); the latent size and
       the image channels stay as they are, so width 0.25 is the same architecture, narrower.
-    - ``pixel_mean``: mean training pixel in [0, 1], a scalar or one per channel (image models
-      only); the decoder's output bias starts at its log-odds. None means 0.5 (bias 0).
+    - ``pixel_mean``: the training marginals in [0, 1], one mean per pixel and channel
+      (C, H, W), or a scalar or one per channel, broadcast (image models only); the decoder's
+      untied output bias starts at their log-odds. None means 0.5 (bias 0).
     - ``data_dim``: dimension of x (``mlp`` and ``mixture_paper`` only).
     - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
       svhn32 and celeba64, 2 for mlp and mixture_paper).

@@ -18,7 +18,8 @@ class ConvArchitecture(NamedTuple):
     - encoder: ``encoder_convs`` (conv, BN, LeakyReLU each) take the image to a 1x1 map, then
       ``encoder_dense`` rows, then a linear layer (with bias) to the mean and log sigma.
     - decoder: ``decoder_convs`` (transposed conv, BN, LeakyReLU each) take the 1x1 latent to
-      the image size, then a 1x1 convolution (with bias) to the image channels and a sigmoid.
+      the image size, then a 1x1 convolution to the image channels, an untied bias (one per
+      pixel and channel, as the original code) and a sigmoid.
     - discriminator: ``x_convs`` take x to a 1x1 map and ``z_dense`` process z; ``joint_dense``
       process the concatenation of both, then dropout ``logit_dropout`` and a linear layer (with
       bias) to one logit. Its activation is maxout with ``maxout_pieces`` pieces, or LeakyReLU

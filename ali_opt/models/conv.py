@@ -6,7 +6,7 @@ from torch import nn
 
 from ali_opt.models.architectures import IMAGE_CHANNELS, ConvArchitecture
 from ali_opt.models.initialization import init_gaussian_, pixel_log_odds
-from ali_opt.models.layers import Dropout, stack
+from ali_opt.models.layers import Dropout, UntiedBias, stack
 from ali_opt.models.networks import ALIModels, GaussianEncoder, JointDiscriminator
 
 
@@ -14,17 +14,22 @@ def build_conv_models(arch: ConvArchitecture, *, width: float, latent_dim: int,
                       pixel_mean: torch.Tensor | float | None) -> ALIModels:
     """The three networks of ``arch`` with every hidden channel count scaled by ``width``.
 
-    Weights ~ N(0, 0.01) and biases 0, except the decoder's output bias: the log-odds of
-    ``pixel_mean`` (0 when None), so that the untrained decoder outputs the mean pixel.
+    Weights ~ N(0, 0.01) and biases 0, except the decoder's output bias. As in the original
+    code (IshmaelBelghazi/ALI, ``experiments/ali_{cifar10,svhn,celeba}.py``) it is untied, one
+    trained bias per output pixel and channel, and starts at the log-odds of the training
+    marginals, ``pixel_mean`` (one mean per pixel and channel; a scalar or one per channel is
+    broadcast; 0 when None), so that the untrained decoder outputs the mean image. The
+    original takes the marginals from its first 500 training images; training runs here pass
+    the mean over the whole training set (:attr:`ali_opt.data.Dataset.pixel_marginals`).
     """
     encoder = _encoder(arch, width, latent_dim)
     decoder = _decoder(arch, width, latent_dim)
     discriminator = _discriminator(arch, width, latent_dim)
     for network in (encoder, decoder, discriminator):
         init_gaussian_(network)
-    to_pixels = decoder[-2]  # the 1x1 convolution before the sigmoid
+    output_bias = decoder[-2]  # the untied bias between the last 1x1 convolution and the sigmoid
     with torch.no_grad():
-        to_pixels.bias.copy_(pixel_log_odds(pixel_mean, IMAGE_CHANNELS))
+        output_bias.bias.copy_(pixel_log_odds(pixel_mean, tuple(output_bias.bias.shape)))
     return ALIModels(
         encoder=encoder,
         decoder=decoder,
@@ -45,9 +50,11 @@ def _encoder(arch: ConvArchitecture, width: float, latent_dim: int) -> GaussianE
 
 
 def _decoder(arch: ConvArchitecture, width: float, latent_dim: int) -> nn.Sequential:
-    """Latent (N, latent_dim, 1, 1) -> image (N, 3, S, S) in [0, 1]."""
-    convs, channels, _ = stack(arch.decoder_convs, latent_dim, width, kind="transposed", leak=arch.leak)
-    return nn.Sequential(*convs, nn.Conv2d(channels, IMAGE_CHANNELS, 1), nn.Sigmoid())
+    """Latent (N, latent_dim, 1, 1) -> image (N, 3, S, S) in [0, 1]: the convolutions, a 1x1
+    convolution to the image channels, an untied bias (one per pixel and channel), a sigmoid."""
+    convs, channels, size = stack(arch.decoder_convs, latent_dim, width, kind="transposed", leak=arch.leak)
+    return nn.Sequential(*convs, nn.Conv2d(channels, IMAGE_CHANNELS, 1, bias=False),
+                         UntiedBias((IMAGE_CHANNELS, size, size)), nn.Sigmoid())
 
 
 def _discriminator(arch: ConvArchitecture, width: float, latent_dim: int) -> JointDiscriminator:

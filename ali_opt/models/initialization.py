@@ -10,7 +10,7 @@ WEIGHT_STD = 0.01
 """Standard deviation of the Gaussian initial weights of the ALI paper's networks."""
 
 PIXEL_MEAN_CLAMP = 1e-3
-"""The output bias uses the mean pixel clamped to [c, 1 - c], which keeps the sigmoid unsaturated."""
+"""The output bias uses the pixel means clamped to [c, 1 - c], which keeps the sigmoid unsaturated."""
 
 
 def init_gaussian_(module: nn.Module, std: float = WEIGHT_STD) -> None:
@@ -25,28 +25,34 @@ def init_gaussian_(module: nn.Module, std: float = WEIGHT_STD) -> None:
                 nn.init.zeros_(layer.bias)
 
 
-def pixel_log_odds(pixel_mean: torch.Tensor | float | None, channels: int) -> torch.Tensor:
-    """The log-odds of the mean training pixel, one value per channel (0 when ``pixel_mean`` is None).
+def pixel_log_odds(pixel_mean: torch.Tensor | float | None, shape: tuple[int, int, int]) -> torch.Tensor:
+    """The log-odds of the training marginals, one value per pixel and channel: (C, H, W) = ``shape``.
 
-    ``pixel_mean`` is a scalar or one value per channel, in [0, 1]; it is clamped away from 0
-    and 1 by :data:`PIXEL_MEAN_CLAMP` so that the bias stays finite.
+    ``pixel_mean`` is the mean of each pixel and channel over the training set, (C, H, W), or
+    coarser: one value per channel (C,) or a scalar, broadcast; all in [0, 1]. None gives 0.
+    Values are clamped to [c, 1 - c] with c = :data:`PIXEL_MEAN_CLAMP` so that the bias stays
+    finite and the sigmoid unsaturated (the original code clamps at 1e-7; the two differ only
+    for pixels that are almost always black or white).
     """
     if pixel_mean is None:
-        return torch.zeros(channels)
+        return torch.zeros(shape)
     try:
         mean = torch.as_tensor(pixel_mean, dtype=torch.float64).detach().cpu()
     except (TypeError, ValueError, RuntimeError):
         raise ConfigError(
-            f"pixel_mean={pixel_mean!r} is not valid; give a number in [0, 1] or one per channel"
+            f"pixel_mean={pixel_mean!r} is not valid; give a number in [0, 1], one per channel or one per pixel"
         ) from None
-    if not (mean.dim() == 0 or mean.dim() == 1 and mean.numel() in (1, channels)):
+    channels = shape[0]
+    if mean.dim() == 1 and mean.numel() in (1, channels):
+        mean = mean.view(-1, 1, 1)
+    elif not (mean.dim() == 0 or tuple(mean.shape) == tuple(shape)):
         raise ConfigError(
-            f"pixel_mean of shape {tuple(mean.shape)} is not valid; give a scalar or {channels} values "
-            "(one per channel)"
+            f"pixel_mean of shape {tuple(mean.shape)} is not valid; give a scalar, {channels} values (one per "
+            f"channel) or {tuple(shape)} (one per pixel and channel)"
         )
     if not bool(((mean >= 0) & (mean <= 1)).all()):
         raise ConfigError(
-            f"pixel_mean={mean.tolist()} is not valid; it must lie in [0, 1] (the mean training pixel "
-            "scaled to [0, 1])"
+            f"pixel_mean is not valid: its values must lie in [0, 1] (training pixels scaled to [0, 1]); "
+            f"found {mean.min().item()!r} to {mean.max().item()!r}"
         )
-    return torch.logit(mean.clamp(PIXEL_MEAN_CLAMP, 1 - PIXEL_MEAN_CLAMP).expand(channels)).float()
+    return torch.logit(mean.clamp(PIXEL_MEAN_CLAMP, 1 - PIXEL_MEAN_CLAMP).expand(shape)).float().contiguous()

@@ -1,4 +1,4 @@
-"""Adam (Kingma & Ba, 2015) with optional L2 weight decay."""
+"""Adam (Kingma & Ba, 2015)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,20 +13,20 @@ class Adam:
     r"""Adam step, with the bias corrections of Kingma & Ba (2015, Algorithm 1).
 
     .. math::
-        g \leftarrow g + \lambda\theta,\quad
         m_t = \beta_1 m_{t-1} + (1-\beta_1) g,\quad
         v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,\\
         u_t = -\eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon}
 
     ``direction`` returns :math:`u_t`, the step to add to the parameters. Matches
-    ``torch.optim.Adam`` (``amsgrad=False``, coupled weight decay) to rounding. ``lr`` may be a
+    ``torch.optim.Adam`` (``amsgrad=False``) to rounding. Weight decay is part of the loss,
+    added to :math:`g` where the scheme takes the gradient (:class:`optimizers.base.GameOptimizer`);
+    with it the composition matches ``torch.optim.Adam``'s coupled ``weight_decay``. ``lr`` may be a
     tensor of one step size per ensemble member (see :mod:`.step_size`).
     """
 
     lr: float | torch.Tensor
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
-    weight_decay: float = 0.0
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {
@@ -35,11 +35,9 @@ class Adam:
             "exp_avg_sq": [torch.zeros_like(p) for p in params],
         }
 
-    @torch.no_grad()  # the step is never differentiated; with weight decay it would track the parameters
+    @torch.no_grad()  # the step is never differentiated
     def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
         beta1, beta2 = self.betas
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
         state["step"] += 1
         step = state["step"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent with optional heavy-ball momentum and L2 weight decay."""
+"""Stochastic gradient descent with optional heavy-ball momentum."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,26 +13,24 @@ class SGD:
     r"""SGD step, as ``torch.optim.SGD`` (dampening 0, no Nesterov) defines it.
 
     .. math::
-        g \leftarrow g + \lambda \theta, \qquad
         b \leftarrow \mu b + g \;(b_0 = g), \qquad
         u = -\eta\, b \quad (u = -\eta g \text{ when } \mu = 0)
 
-    with learning rate :math:`\eta` (``lr``), momentum :math:`\mu` and weight decay
-    :math:`\lambda`. ``direction`` returns the step :math:`u` to add to the parameters. ``lr`` may
-    be a tensor of one step size per ensemble member (see :mod:`.step_size`).
+    with learning rate :math:`\eta` (``lr``) and momentum :math:`\mu`. ``direction`` returns
+    the step :math:`u` to add to the parameters. Weight decay is not a rule's business: it is
+    part of the loss, added to :math:`g` where the scheme takes the gradient
+    (:class:`optimizers.base.GameOptimizer`). ``lr`` may be a tensor of one step size per
+    ensemble member (see :mod:`.step_size`).
     """
 
     lr: float | torch.Tensor
     momentum: float = 0.0
-    weight_decay: float = 0.0
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"momentum_buffer": []} if self.momentum else {}
 
-    @torch.no_grad()  # the step is never differentiated; with weight decay it would track the parameters
+    @torch.no_grad()  # the step is never differentiated
     def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]:
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
         if self.momentum:
             buffers = state["momentum_buffer"]
             if buffers:
