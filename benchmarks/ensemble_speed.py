@@ -3,7 +3,8 @@
     python -m benchmarks.ensemble_speed [--members 64] [--steps 20] [--threads 1] [--batch 256] [--json PATH]
 
 Both sides train the mixture study's game (model ``mlp``, ring of 8 Gaussians, batch 256 unless
-``--batch`` says otherwise, simultaneous Adam at 1e-3, beta1 0.5): member i is the run :mod:`studies.train_ali` trains with
+``--batch`` says otherwise, simultaneous Adam at 1e-3, beta1 0.5): member i is the run
+:mod:`studies.train_ali` trains with
 seed i. The ensemble side steps an :class:`~ali_opt.ensemble_training.EnsembleTraining` (its
 per-step parameter copy and finiteness checks included); the sequential side trains the N games
 one after another, each with its own optimizer and batch generator, as N runs would. Each side
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     cpu_speedup = sequential["cpu_seconds"] / ensemble["cpu_seconds"]
     print(f"{args.members} members x {args.steps} steps of batch {args.batch}, {args.threads} torch thread(s), "
           f"torch {torch.__version__}")
-    print("| | wall seconds | CPU seconds | wall s per step of all members | peak resident MiB | peak above start MiB |")
+    print("| | wall seconds | CPU seconds | wall s per step of all members | peak resident MiB "
+          "| peak above start MiB |")
     print("|---|---|---|---|---|---|")
     for side, found in results.items():
         print(f"| {side} | {found['seconds']:.2f} | {found['cpu_seconds']:.2f} | "

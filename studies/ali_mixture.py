@@ -24,7 +24,8 @@ With ``members=N`` (N > 1) each entry trains N seeds at once as one vmapped ense
 (:mod:`studies.mixture_ensembles`) and the comparison run's folder receives
 ``ensemble_curves.png`` (median member and min-max band of each player's loss and gradient
 norm), ``mixture_median_members.png`` (each optimizer's median member) and ``modes_table.md``.
-Ensembles run on the CPU (``device=cpu``). ``benchmark=grid25`` applies :data:`GRID25`, the ALI paper's 25-Gaussian settings, and its table
+Ensembles run on the CPU (``device=cpu``). ``benchmark=grid25`` applies :data:`GRID25`, the ALI
+paper's 25-Gaussian settings, and its table
 gives per optimizer the paper's mode count (10,000 samples, each assigned to the nearest mode;
 a mode counts with one sample) beside the stricter count of :mod:`ali_opt.mode_coverage` and
 the fraction of high-quality samples. ``grid25`` is also a named config.
@@ -139,7 +140,8 @@ def check_mixture_config(config: dict) -> None:
         raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is only for ensembles; set members > 1 "
                           "or use resume=<run folder>")
     if config["members"] > 1 and resolve_device(config["device"]).type != "cpu":
-        raise ConfigError(f"device={config['device']!r} is not valid with members={config['members']}: ensembles of the "
+        raise ConfigError(f"device={config['device']!r} is not valid with members={config['members']}: "
+                          "ensembles of the "
                           "mixture study run on the CPU for now; set device=cpu")
     if config["resume_ensembles"] and not Path(config["resume_ensembles"]).is_dir():
         raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is not a folder; give the run folder of "

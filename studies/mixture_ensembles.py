@@ -218,7 +218,8 @@ def markdown_table(rows: list[dict], config: dict) -> str:
     for row in rows:
         paper, strict, quality = row["paper_modes"], row["strict_modes"], row["high_quality"]
         lines.append(f"| {row['optimizer']} | {paper['mean']:.1f} ± {paper['std']:.1f} | {paper['min']} | "
-                     f"{paper['max']} | {strict['mean']:.1f} ± {strict['std']:.1f} | {strict['min']} | {strict['max']} | "
+                     f"{paper['max']} | {strict['mean']:.1f} ± {strict['std']:.1f} | {strict['min']} | "
+                     f"{strict['max']} | "
                      f"{100 * quality['mean']:.1f}% ± {100 * quality['std']:.1f}% | {row['diverged']} of "
                      f"{row['members']} | {row['train_seconds'] / 60:.1f} min |")
     return "\n".join(lines)

@@ -96,7 +96,8 @@ def test_one_optimizer_is_one_run_with_its_figure(tmp_path):
 @pytest.mark.parametrize("updates, message", [
     ({"data": {"name": "cifar10"}}, "data.name='cifar10' is not valid; choose one of: ring, grid"),
     ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp, mixture_paper"),
-    ({"members": 3, "optimizer": {"name": "adam", "lr": [1e-3, 1e-3]}}, "optimizer.lr=[0.001, 0.001] is not valid with members=3"),
+    ({"members": 3, "optimizer": {"name": "adam", "lr": [1e-3, 1e-3]}},
+     "optimizer.lr=[0.001, 0.001] is not valid with members=3"),
     ({"benchmark": "grid9"}, "benchmark='grid9' is not valid; choose one of: , grid25"),
     ({"comparison": [{"lr": 1e-3}]}, "comparison[0]={'lr': 0.001} is not valid"),
     ({"comparison": [{"name": "adam", "lr": -1}]}, "optimizer.lr=-1 is not valid"),
@@ -132,7 +133,8 @@ def test_paper_count_assigns_each_sample_to_its_nearest_mode():
 def ensemble_study(output: Path, **updates) -> dict:
     config = {"model": "mixture_paper", "width": 0.02, "members": 2, "steps": 4, "batch_size": 16, "log_every": 2,
               "checkpoint_every": 2, "data": {"name": "grid", "heldout": 40}, "output": str(output),
-              "progress": False, "comparison": [{"name": "adam"}, {"name": "extragradient", "lr": {"d": 1e-2, "g": 1e-2}}]}
+              "progress": False,
+              "comparison": [{"name": "adam"}, {"name": "extragradient", "lr": {"d": 1e-2, "g": 1e-2}}]}
     return ex.run(config_updates={**config, **updates}, options={"--loglevel": "ERROR"})
 
 

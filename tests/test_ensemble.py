@@ -61,7 +61,8 @@ def test_each_member_follows_its_separate_run(game, name):
         for found, expected in zip(ensemble_reports, reports):
             scalars = member_scalars(found, ensemble)
             for player in alone.players:
-                assert scalars[f"loss_{player}"][i] == pytest.approx(expected.losses[player].item(), rel=1e-6, abs=1e-12)
+                assert scalars[f"loss_{player}"][i] == pytest.approx(expected.losses[player].item(),
+                                                                    rel=1e-6, abs=1e-12)
                 assert scalars[f"grad_norm_{player}"][i] == pytest.approx(expected.grad_norms[player].item(),
                                                                          rel=1e-6, abs=1e-12)
     assert training.diverged_at == [None] * MEMBERS
@@ -141,7 +142,8 @@ def test_batch_norm_statistics_move_per_member():
         for name in ("running_mean", "running_var"):
             key = f"encoder.net.1.{name}"
             torch.testing.assert_close(state[key], alone.state_dict()[key])
-        assert not torch.equal(state["encoder.net.1.running_mean"], ensemble.member_state((i + 1) % 3)["encoder.net.1.running_mean"])
+        neighbour = ensemble.member_state((i + 1) % 3)
+        assert not torch.equal(state["encoder.net.1.running_mean"], neighbour["encoder.net.1.running_mean"])
     ensemble.eval()  # evaluation mode reaches the members: running statistics are used and stay put
     before = ensemble.member_state(1)["encoder.net.1.running_mean"].clone()
     mu_means = ensemble(batch).metrics["mu_mean"]

@@ -1,4 +1,4 @@
-"""The ensemble benchmark: both sides train the same members, and it refuses to overwrite its JSON (no timing asserted)."""
+"""The ensemble benchmark: both sides train the same members; it refuses to overwrite its JSON (no timing asserted)."""
 from __future__ import annotations
 
 import pytest

@@ -284,7 +284,8 @@ def test_mixture_paper_networks_follow_the_original_script():
         assert [(m.eps, m.momentum) for m in norms] == [(1e-4, 0.05)] * 2
         assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0 for m in network) == 2
     joint = models.discriminator.joint
-    assert [(m.in_features, m.out_features) for m in joint if isinstance(m, nn.Linear)] == [(4, 800), (400, 800), (400, 1)]
+    linears = [(m.in_features, m.out_features) for m in joint if isinstance(m, nn.Linear)]
+    assert linears == [(4, 800), (400, 800), (400, 1)]
     assert [m.pieces for m in joint if isinstance(m, Maxout)] == [2, 2]
     assert _dropout_rates(joint) == [0.2, 0.5, 0.5]
     weights = torch.cat([m.weight.flatten() for m in joint if isinstance(m, nn.Linear)])
