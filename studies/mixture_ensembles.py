@@ -149,7 +149,7 @@ def evaluate_members(loop: EnsembleTraining, dataset: Dataset, kind: str, label:
         quality = high_quality_fraction(samples, centers, std)
         found.append({"member": index, "paper_modes": paper, "strict_modes": strict, "high_quality": quality,
                       "diverged_at": loop.diverged_at[index],
-                      "view": MixtureModel(f"{label}, member {index}: {paper} by the paper's count", samples[:2000],
+                      "view": MixtureModel(f"{label} #{index}: paper's count {paper}", samples[:2000],
                                            heldout, reconstructions, strict, quality)})
     return found
 
