@@ -18,7 +18,8 @@ from ali_opt.runtime.sacred_setup import file_storage_flag_as_config, replace_co
 
 from . import train_ali
 
-STUDY_KEYS = ("comparison", "seeds", "pdf")
+STUDY_KEYS = ("comparison", "seeds", "pdf", "members", "benchmark", "resume_ensembles")
+"""Keys of a study that are not keys of its training runs (each study has those it uses)."""
 
 
 def comparing(config: dict) -> bool:
