@@ -41,8 +41,10 @@ class ALIBatch(NamedTuple):
     """Prior draws for the generated pairs, (N, *latent_shape)."""
     epsilon: torch.Tensor
     r"""Encoder noise, (N, *latent_shape): :math:`z = \mu(x) + \sigma(x)\,\epsilon`."""
-    dropout_seed: int
-    """Seeds the generator the discriminator's dropout masks are drawn from."""
+    dropout_seed: int | None
+    """Seeds the generator the discriminator's dropout masks are drawn from. None: the masks come
+    from the global generator (a vmapped :class:`~ali_opt.ensemble.Ensemble`, whose members cannot
+    each draw from a generator of their own)."""
 
 
 class ALIGame(Game):
@@ -100,7 +102,8 @@ class ALIGame(Game):
             batch = self.draw_batch(batch)
         x, z, epsilon, dropout_seed = batch
         n = x.shape[0]
-        with self._autocast(x.device), seeded_dropout(dropout_seed, x.device):
+        masks = contextlib.nullcontext() if dropout_seed is None else seeded_dropout(dropout_seed, x.device)
+        with self._autocast(x.device), masks:
             mu, log_sigma = self.encoder(x)
             sigma = log_sigma.exp()
             z_hat = mu + sigma * epsilon

@@ -18,8 +18,12 @@ def batch_norms(module: nn.Module) -> list[_BatchNorm]:
 @contextmanager
 def running_statistics_frozen(module: nn.Module) -> Iterator[None]:
     """Inside, a training-mode forward pass still normalises with the batch's statistics but
-    leaves the running statistics (and ``num_batches_tracked``) untouched."""
+    leaves the running statistics (and ``num_batches_tracked``) untouched. For an
+    :class:`~ali_opt.ensemble.Ensemble` this reaches the layers its members run with."""
     norms = batch_norms(module)
+    template = getattr(module, "member_template", None)
+    if template is not None:
+        norms += batch_norms(template)
     for norm in norms:
         norm.track_running_stats = False  # training mode then passes no running buffers to batch_norm
     try:

@@ -43,3 +43,20 @@ def _near(samples: torch.Tensor, centers: torch.Tensor, std: float) -> torch.Ten
     """
     offsets = samples.float().unsqueeze(1) - centers.to(samples.device, torch.float32).unsqueeze(0)
     return offsets.norm(dim=2) <= RADIUS_STDS * std
+
+
+def modes_by_responsibility(samples: torch.Tensor, centers: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """The ALI paper's count (Dumoulin et al. 2016, Section 5): each sample is assigned to the
+    component with the highest responsibility, and a mode is covered when it gets at least one
+    sample. With equally likely components of one isotropic standard deviation, the highest
+    responsibility is the nearest center. Returns the count and the samples per mode (K,) on the
+    CPU; non-finite samples are assigned to no mode.
+
+    This count rewards a generator that spreads its samples over the whole plane as much as one
+    that learned the modes; read it beside :func:`modes_covered` and :func:`high_quality_fraction`.
+    """
+    samples = samples.float()
+    finite = samples.isfinite().all(dim=1)
+    distances = torch.cdist(samples[finite], centers.to(samples.device, torch.float32))
+    per_mode = torch.bincount(distances.argmin(dim=1).cpu(), minlength=len(centers))
+    return int((per_mode >= 1).sum()), per_mode

@@ -3,6 +3,11 @@
 One call of :func:`train` is one run. It logs through a ``log(name, value, step)``
 callable (Sacred's ``log_scalar``) and hands figure files to ``add_artifact``. Steps are
 counted from 1: the scalars logged at step ``t`` describe the ``t``-th optimizer step.
+
+With ``budget_grad_evals`` > 0 a run stops at the first step after which the optimizer's
+cumulative gradient evaluations reach the budget (``steps`` is then a cap): runs of
+optimizers that spend different evaluations per step get the same compute. That last step
+is logged, evaluated and checkpointed like the final step.
 """
 from __future__ import annotations
 
@@ -22,19 +27,20 @@ from tqdm import tqdm
 from optimizers import Averaged, GameOptimizer, build_optimizer
 
 from .ali import ALIBatch, ALIGame
-from .allocator import retain_freed_memory
-from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
+from .runtime.allocator import retain_freed_memory
+from .runtime.checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
-from .devices import resolve_device, synchronize
+from .runtime.devices import resolve_device, synchronize
 from .errors import ConfigError
 from .evaluation import averaged_model, reconstruction_mse, write_image_figures
 from .instrumentation import StepScalars, all_finite
-from .interrupts import stop_requests
+from .runtime.interrupts import stop_requests
 from .models import build_models, data_shape
-from .rng import capture_rng_state, restore_rng_state
+from .quality import quality_metrics
+from .runtime.rng import capture_rng_state, restore_rng_state
+from .runtime.stopwatch import Stopwatch
+from .runtime.threads import torch_threads
 from .spectrum import game_eigenvalues, spectrum_scalars
-from .stopwatch import Stopwatch
-from .threads import torch_threads
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
@@ -63,7 +69,8 @@ def build_run(config: dict) -> RunParts:
         retain_freed_memory()
     data = config["data"]
     dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
-                           download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"])
+                           download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"],
+                           validation=data.get("validation", 0))
     if tuple(dataset.train.shape[1:]) != data_shape(config["model"]):
         raise ConfigError(f"model={config['model']!r} takes data of shape {data_shape(config['model'])}, but "
                           f"data.name={data['name']!r} holds {tuple(dataset.train.shape[1:])}; pick a matching model")
@@ -120,6 +127,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             mse = reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"]))
             log("recon_mse", mse, step)
             log("recon_mse_train", reconstruction_mse(game, [latest["batch"].x]), step)
+            for name, value in quality_metrics(game, dataset, config).items():
+                log(name, value, step)
             if config["figures_every_eval"]:
                 _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
         return mse
@@ -140,6 +149,7 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
     scalars_of = StepScalars(optimizer.parameter_names)
     first_bad_step = torch.tensor(-1, device=parts.device)
     diverged_at, step = None, start
+    budget = config.get("budget_grad_evals", 0)
     progress = tqdm(total=config["steps"], initial=start, desc=config["optimizer"]["name"], unit="step",
                     disable=not config["progress"], mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
     with progress, stop_requests() as stop_requested:
@@ -148,10 +158,11 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, optimizer.params), step,
                                          first_bad_step)
             progress.update()
-            logging = step % config["log_every"] == 0 or step == config["steps"]
-            evaluating = step % config["eval_every"] == 0 or step == config["steps"]
+            last = step == config["steps"] or 0 < budget <= optimizer.grad_evals
+            logging = step % config["log_every"] == 0 or last
+            evaluating = step % config["eval_every"] == 0 or last
             stopping = stop_requested()  # read once: a signal arriving later is seen at the next step
-            saving = step % config["checkpoint_every"] == 0 or step == config["steps"] or stopping
+            saving = step % config["checkpoint_every"] == 0 or last or stopping
             spectrum = config["spectrum_every"] > 0 and step % config["spectrum_every"] == 0
             if not (logging or evaluating or saving or spectrum):
                 continue
@@ -174,6 +185,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                     best_mse = min(best_mse, latest_mse)
                 if saving:
                     checkpoint(step)
+            if last:
+                break
             if stopping:
                 raise KeyboardInterrupt(f"stopped by a signal after step {step}; resume with resume={run_dir}")
     wall, cpu = stopwatch.elapsed()  # training time only: the final figures are not part of it
@@ -181,6 +194,7 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
         _write_figures(game, dataset, "", add_artifact)
     return {"steps": step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
             "best_recon_mse": best_mse if best_mse < float("inf") else None, "grad_evals": optimizer.grad_evals,
+            "budget_grad_evals": budget or None,
             "wall_time": wall, "cpu_time": cpu}
 
 

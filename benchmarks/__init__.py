@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m benchmarks.<name> --help``."""
+"""Benchmarks: measured, not asserted (run them on a quiet machine; see the README)."""

@@ -26,7 +26,7 @@ from ali_opt.ali import ALIGame
 from ali_opt.data import load_dataset
 from ali_opt.models import build_models
 from ali_opt.spectrum import _frozen, _functional_field, _named_parameters, game_eigenvalues
-from ali_opt.threads import torch_threads
+from ali_opt.runtime.threads import torch_threads
 from optimizers.field import GameField
 
 

@@ -36,6 +36,8 @@ class StepReport:
     metrics: dict[str, torch.Tensor]
     grad_evals: int
     """Cumulative number of game evaluations with gradients (a forward pass and its backward passes)."""
+    member_grad_norms: dict[str, torch.Tensor] | None = None
+    """For an :class:`~ali_opt.ensemble.Ensemble`, each player's gradient norm per member, shape (N,)."""
 
 
 Sample = Callable[[], Any]
@@ -128,6 +130,7 @@ class GameOptimizer:
             parameter_grad_norms=parameter_norms,
             metrics=dict(output.metrics),
             grad_evals=self.grad_evals,
+            member_grad_norms=self.game.member_grad_norms(grads) if hasattr(self.game, "member_grad_norms") else None,
         )
 
     # -- state ---------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import dataclasses
 import inspect
 from collections.abc import Mapping
 
+import torch
+
 from ali_opt.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive, check_real
 from ali_opt.game import Game
 
@@ -46,7 +48,7 @@ AVERAGING = ("none", "uniform", "ema")
 
 DEFAULTS = {
     "name": "adam",
-    "lr": 1e-4,  # a number, or {player: number} for per-player (two time-scale) rates
+    "lr": 1e-4,  # a number, or {player: number} for per-player (two time-scale) rates; ensembles: a list per member
     "betas": (0.9, 0.999),  # Adam rules only
     "eps": 1e-8,  # Adam rules only
     "momentum": 0.0,  # SGD rules only
@@ -82,7 +84,7 @@ def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> Game
     config = validate_config(config, game.players, key)
     scheme, rule = OPTIMIZERS[config["name"]]
     rule_keys = [field.name for field in dataclasses.fields(rule)]
-    rules = {player: rule(**{k: _for_player(config[k], player) for k in rule_keys}) for player in game.players}
+    rules = {player: rule(**{k: _for_player(config[k], player, k) for k in rule_keys}) for player in game.players}
     scheme_keys = [p.name for init in (scheme, GameOptimizer) for p in inspect.signature(init).parameters.values()
                    if p.kind is p.KEYWORD_ONLY]
     optimizer = scheme(game, rules, **{k: config[k] for k in scheme_keys})
@@ -108,9 +110,9 @@ def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optim
                     f"{key}.{name}={dict(value)!r} is not valid; give one number, or one per player: {', '.join(players)}"
                 )
             for player, player_value in value.items():
-                check(f"{key}.{name}.{player}", player_value)
+                _check_value(check, name, f"{key}.{name}.{player}", player_value)
         else:
-            check(f"{key}.{name}", value)
+            _check_value(check, name, f"{key}.{name}", value)
     betas = config["betas"]
     if not isinstance(betas, (list, tuple)) or len(betas) != 2:
         raise ConfigError(f"{key}.betas={betas!r} is not valid; it must be a pair [beta1, beta2], each in [0, 1)")
@@ -137,5 +139,22 @@ def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optim
     return config
 
 
-def _for_player(value, player: str):
-    return value[player] if isinstance(value, Mapping) else value
+def _check_value(check, name: str, key: str, value) -> None:
+    """Check one number, or for ``lr`` a list (or 1-D tensor) of one step size per ensemble member."""
+    if name == "lr" and isinstance(value, (list, tuple, torch.Tensor)):
+        values = value.tolist() if isinstance(value, torch.Tensor) else value
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ConfigError(f"{key}={value!r} is not valid; give a number, or a non-empty list of numbers (one per "
+                              "ensemble member)")
+        for index, member_value in enumerate(values):
+            check(f"{key}[{index}]", member_value)
+        return
+    check(key, value)
+
+
+def _for_player(value, player: str, name: str):
+    """A player's value of option ``name``; a list of per-member step sizes becomes a float64 tensor."""
+    value = value[player] if isinstance(value, Mapping) else value
+    if name == "lr" and isinstance(value, (list, tuple, torch.Tensor)):
+        return torch.as_tensor(value, dtype=torch.float64)
+    return value

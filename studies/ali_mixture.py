@@ -3,6 +3,8 @@
     python -m studies.ali_mixture                                                # every optimizer, ring of 8
     python -m studies.ali_mixture with data.name=grid                            # every optimizer, grid of 25
     python -m studies.ali_mixture with data.name=grid optimizer.name=extra_adam  # one optimizer, one run
+    python -m studies.ali_mixture with members=16                                # 16 seeds per optimizer, vmapped
+    python -m studies.ali_mixture with benchmark=grid25                          # the ALI paper's 25-Gaussian table
 
 ALI with the ``mlp`` model on ``data.name`` (``ring`` or ``grid``, see
 :mod:`ali_opt.data.mixtures`). Without a chosen optimizer (``optimizer.name=""``, the
@@ -17,6 +19,16 @@ recorded in ``output/comparisons``; its result lists every run with ``modes_cove
 named config such as ``with extra_adam``) it trains that optimizer as one run, adds the
 figure to it and returns the same two keys. Every config key of :mod:`studies.train_ali`
 applies; training uses one torch thread (``threads``).
+
+With ``members=N`` (N > 1) each entry trains N seeds at once as one vmapped ensemble
+(:mod:`studies.mixture_ensembles`) and the comparison run's folder receives
+``ensemble_curves.png`` (median member and min-max band of each player's loss and gradient
+norm), ``mixture_median_members.png`` (each optimizer's median member) and ``modes_table.md``.
+Ensembles run on the CPU (``device=cpu``). ``benchmark=grid25`` applies :data:`GRID25`, the ALI
+paper's 25-Gaussian settings, and its table
+gives per optimizer the paper's mode count (10,000 samples, each assigned to the nearest mode;
+a mode counts with one sample) beside the stricter count of :mod:`ali_opt.mode_coverage` and
+the fraction of high-quality samples. ``grid25`` is also a named config.
 """
 from __future__ import annotations
 
@@ -29,16 +41,19 @@ import torch
 from sacred import Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from ali_opt.checkpoint import checkpoint_path, load_checkpoint
+from ali_opt.runtime.checkpoint import checkpoint_path, load_checkpoint
 from ali_opt.data.mixtures import MIXTURES, mixture_centers, mixture_std, sample_mixture
-from ali_opt.errors import check_choice
+from ali_opt.runtime.devices import resolve_device
+from ali_opt.errors import ConfigError, check_choice, check_positive
 from ali_opt.evaluation import evaluation_mode
 from ali_opt.mode_coverage import high_quality_fraction, modes_covered
+from ali_opt.models import VECTOR_MODELS
 from ali_opt.plots.mixture import MixtureModel, plot_mixture
 from ali_opt.training import build_run
 
 from . import train_ali
 from .comparison import add_study_hook, comparison_groups, train_comparison
+from .mixture_ensembles import check_members, run_ensembles
 from .plot import draw_all
 
 SAMPLES = 2000
@@ -47,9 +62,33 @@ SAMPLES = 2000
 RECONSTRUCTED = 300
 """Held-out points whose reconstructions the figure shows."""
 
+GRID25 = {
+    "model": "mixture_paper",  # the paper's networks (ali_opt/models/mixture_paper.py)
+    "width": 1.0,
+    "data": {"name": "grid", "heldout": 500, "download": False},  # 5 x 5 modes, std 0.05, 100,000 points
+    "optimizer": dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3}),  # Adam 1e-3, beta1 0.5
+    "comparison": [
+        {"name": "adam"},
+        {"name": "alt_adam"},
+        {"name": "extra_adam"},
+        {"name": "optimistic_adam"},
+        {"name": "past_extra_adam"},
+        {"name": "gda", "lr": {"d": 3e-2, "g": 3e-2}},
+        {"name": "extragradient", "lr": {"d": 3e-2, "g": 3e-2}},
+    ],
+    "batch_size": 100,
+    "members": 10,  # the paper's 10 runs per model, as one ensemble per optimizer
+    "steps": 200_000,  # the paper's 200 epochs of 100,000 points at batch 100 (GPU-sized; see the README)
+    "log_every": 50,
+    "checkpoint_every": 500,
+}
+"""The ALI paper's 25-Gaussian benchmark (Dumoulin et al. 2016, Section 5): data as in the paper,
+networks and optimizer as in the authors' ``experiments/ali_mixture.py``."""
+
 ex = Experiment("ali_mixture", save_git_info=False)
 ex.captured_out_filter = apply_backspaces_and_linefeeds
 train_ali.add_training_configs(ex)
+ex.add_named_config("grid25", {"benchmark": "grid25"})
 
 
 @ex.config
@@ -75,11 +114,38 @@ def study_config():
     ]
     seeds = 1  # runs per comparison entry, with seeds seed, seed+1, ...
     pdf = False  # also write the figures as PDF
+    members = 1  # > 1: each entry trains seeds seed..seed+members-1 as one vmapped ensemble
+    benchmark = ""  # "grid25": the ALI paper's 25-Gaussian protocol and table (see GRID25)
+    resume_ensembles = ""  # members > 1: the run folder of an ensemble comparison to continue
+    if benchmark == "grid25":  # the paper's settings; any of them can still be changed on the command line
+        model = GRID25["model"]
+        width = GRID25["width"]
+        data = GRID25["data"]
+        optimizer = GRID25["optimizer"]
+        comparison = GRID25["comparison"]
+        batch_size = GRID25["batch_size"]
+        members = GRID25["members"]
+        steps = GRID25["steps"]
+        log_every = GRID25["log_every"]
+        checkpoint_every = GRID25["checkpoint_every"]
 
 
 def check_mixture_config(config: dict) -> None:
     check_choice("data.name", config["data"]["name"], MIXTURES)
-    check_choice("model", config["model"], ("mlp",))
+    check_choice("model", config["model"], VECTOR_MODELS)
+    check_choice("benchmark", config["benchmark"], ("", "grid25"))
+    check_positive("members", config["members"], integer=True)
+    check_members(config)
+    if config["resume_ensembles"] and config["members"] == 1:
+        raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is only for ensembles; set members > 1 "
+                          "or use resume=<run folder>")
+    if config["members"] > 1 and resolve_device(config["device"]).type != "cpu":
+        raise ConfigError(f"device={config['device']!r} is not valid with members={config['members']}: "
+                          "ensembles of the "
+                          "mixture study run on the CPU for now; set device=cpu")
+    if config["resume_ensembles"] and not Path(config["resume_ensembles"]).is_dir():
+        raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is not a folder; give the run folder of "
+                          "an ensemble comparison (it holds <optimizer>.checkpoint.pt files)")
 
 
 add_study_hook(ex, check_mixture_config)
@@ -88,6 +154,8 @@ add_study_hook(ex, check_mixture_config)
 @ex.main
 def main(_config, _run, _log):
     config = dict(_config)
+    if config["members"] > 1:
+        return run_ensembles(config, _run, _log)
     if config["optimizer"]["name"]:
         return train_one(config, _run, _log)
     return compare(config, _run, _log)

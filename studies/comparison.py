@@ -14,11 +14,12 @@ from sacred import Experiment
 
 from ali_opt.errors import ConfigError, check_positive
 from ali_opt.plots.runs import Group, group_runs, load_runs
-from ali_opt.sacred_setup import file_storage_flag_as_config, replace_config_observer
+from ali_opt.runtime.sacred_setup import file_storage_flag_as_config, replace_config_observer
 
 from . import train_ali
 
-STUDY_KEYS = ("comparison", "seeds", "pdf")
+STUDY_KEYS = ("comparison", "seeds", "pdf", "members", "benchmark", "resume_ensembles")
+"""Keys of a study that are not keys of its training runs (each study has those it uses)."""
 
 
 def comparing(config: dict) -> bool:
@@ -49,7 +50,7 @@ def check_study_config(config: dict) -> None:
 def add_study_hook(experiment: Experiment, check: Callable[[dict], None] = lambda config: None) -> None:
     """Validate a study's config (``check`` first, then :func:`check_study_config`) and set up its
     observers before any run starts. ``-F DIR`` is taken as ``output=DIR``
-    (:func:`ali_opt.sacred_setup.file_storage_flag_as_config`)."""
+    (:func:`ali_opt.runtime.sacred_setup.file_storage_flag_as_config`)."""
     flag_updates = file_storage_flag_as_config(experiment, "output")
 
     @experiment.config_hook

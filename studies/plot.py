@@ -9,6 +9,9 @@ optimizer apart, or the ``--by`` keys) are seeds of one group. Written into ``--
 (default: the common parent folder of the runs read): ``recon_vs_time``, ``stability``,
 ``grad_norms`` and, when runs logged eigenvalues (``spectrum_every``), ``spectrum`` as PNG
 (and PDF with ``--pdf``), ``summary.md`` and ``summary.csv``.
+Runs of a step-size sweep (the main study) also get ``stability_vs_step_size``,
+``failures_vs_step_size`` and ``selected_curves``, and the sweep's summary table
+(:mod:`ali_opt.plots.sweep`).
 Other studies call :func:`draw_all` after running a comparison.
 """
 from __future__ import annotations
@@ -24,6 +27,8 @@ from ali_opt.plots.curves import grad_norms, recon_vs_time, stability
 from ali_opt.plots.runs import Group, Run, Skipped, group_runs, load_runs
 from ali_opt.plots.spectrum import spectra
 from ali_opt.plots.summary import write_summary
+from ali_opt.plots.sweep import draw_sweep
+from ali_opt.plots.sweep_selection import sweep_runs
 
 
 def draw_all(groups: Sequence[Group], out: Path, pdf: bool = False, target_mse: float | None = None,
@@ -31,12 +36,13 @@ def draw_all(groups: Sequence[Group], out: Path, pdf: bool = False, target_mse: 
     """Every figure and the summary table of ``groups``, written into ``out``; the paths written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    sweep = sweep_runs([run for group in groups for run in group.runs])
     return [
         *recon_vs_time(groups, out / "recon_vs_time.png", pdf),
         *stability(groups, out / "stability.png", pdf, smooth),
         *grad_norms(groups, out / "grad_norms.png", pdf, smooth),
         *spectra(groups, out / "spectrum.png", pdf),
-        *write_summary(groups, out, target_mse),
+        *(draw_sweep(sweep, out, pdf) if sweep else write_summary(groups, out, target_mse)),
     ]
 
 

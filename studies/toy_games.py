@@ -4,6 +4,7 @@
     python -m studies.toy_games with game=dirac 'game_options={"loss": "minimax"}' optimistic
     python -m studies.toy_games with game=mixture 'game_options={"kind": "grid"}' extra_adam optimizer.lr=1e-3
     python -m studies.toy_games compare with steps=500 optimizer.lr=0.2
+    python -m studies.toy_games with game=mixture optimizer.name=extra_adam optimizer.lr=1e-3 members=16
 
 The default command trains ``game`` (bilinear, quadratic, dirac or mixture, see
 :mod:`ali_opt.toy_games`; ``game_options`` holds its options) with ``optimizer`` for
@@ -27,6 +28,14 @@ artifacts ``distances.png`` (distance against steps, log scale, one panel per ga
 ``trajectories_<game>.png`` (each optimizer's path in the plane) for the two scalar
 games. It returns the final distances, by game and optimizer.
 
+With ``members=N`` (N > 1) the default command trains N copies at once as one vmapped
+:class:`~ali_opt.ensemble.Ensemble`: member i is the game built with ``game_options.seed``
++ i (for games that take a seed) and batches seeded with ``seed`` + i, exactly the run those
+seeds give alone; ``optimizer.lr`` may then be a list of N step sizes (a sweep). It logs
+``distance`` (the median member), ``member<i>.distance`` and ``member<i>.loss_<player>``,
+adds ``member_distances.png`` (median member and min-max band), and returns ``distances``
+and ``diverged_at`` (one per member; a diverging member is frozen, the others go on).
+
 Every optimizer name is also a named config (``with extragradient``). Runs are recorded in
 ``output`` (a FileStorageObserver folder; ``""`` records nothing on disk). ``seed`` seeds
 the batches of stochastic games (mixture); ``game_options.seed`` fixes the game itself.
@@ -34,6 +43,7 @@ the batches of stochastic games (mixture); ``game_options.seed`` fixes the game 
 from __future__ import annotations
 
 import ali_opt  # noqa: F401  (quiets Sacred's import warning)
+import statistics
 import tempfile
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -46,12 +56,15 @@ from sacred.utils import apply_backspaces_and_linefeeds
 from tqdm import tqdm
 
 from ali_opt.errors import ConfigError, check_positive
+from ali_opt.ensemble import Ensemble
+from ali_opt.ensemble_training import EnsembleTraining, member_scalars
 from ali_opt.game import Game
+from ali_opt.plots.ensembles import MemberCurves, plot_member_bands
 from ali_opt.plots.toy_games import LOOKAHEAD_PREFIX, PlaneTrajectories, plot_distances, plot_trajectories
-from ali_opt.sacred_setup import observe_config_folder
-from ali_opt.stopwatch import Stopwatch
-from ali_opt.threads import torch_threads
-from ali_opt.toy_games import build_toy_game
+from ali_opt.runtime.sacred_setup import observe_config_folder
+from ali_opt.runtime.stopwatch import Stopwatch
+from ali_opt.runtime.threads import torch_threads
+from ali_opt.toy_games import build_toy_game, toy_game_options
 from optimizers import DEFAULTS, OPTIMIZERS, Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
 
 COMPARED_GAMES = {
@@ -88,6 +101,7 @@ def config():
     steps = 1000
     log_every = 10
     seed = 0  # seeds the batches of stochastic games
+    members = 1  # > 1: train this many seeds at once as one vmapped ensemble
     progress = True  # a progress bar on a terminal
     threads = 1  # torch CPU threads while training; toy tensors are too small to gain from more
     output = "runs/toy_games"  # FileStorageObserver folder; "" records nothing on disk
@@ -107,6 +121,8 @@ def validate(config, command_name, logger):
         played = [build_toy_game(config["game"], **config["game_options"])]
     for game in played:
         validate_config(config["optimizer"], game.players)
+    check_positive("members", config["members"], integer=True)
+    check_member_lr(config["optimizer"]["lr"], config["members"])
     check_positive("steps", config["steps"], integer=True)
     check_positive("log_every", config["log_every"], integer=True)
     check_positive("threads", config["threads"], integer=True)
@@ -137,7 +153,9 @@ def averaged_distance(game: Game, optimizer: Averaged) -> float:
 
 
 @ex.main
-def main(game, game_options, optimizer, steps, log_every, seed, progress, threads, _run):
+def main(game, game_options, optimizer, steps, log_every, seed, members, progress, threads, _run):
+    if members > 1:
+        return train_members(game, game_options, optimizer, steps, log_every, seed, members, progress, threads, _run)
     toy_game = build_toy_game(game, **game_options)
     game_optimizer = build_optimizer(toy_game, optimizer)
     averaging = isinstance(game_optimizer, Averaged)
@@ -162,6 +180,48 @@ def main(game, game_options, optimizer, steps, log_every, seed, progress, thread
     if averaging:
         result["distance_average"] = averaged_distance(toy_game, game_optimizer)
     return result
+
+
+def check_member_lr(lr, members: int) -> None:
+    """Raise :class:`ConfigError` when a list of per-member step sizes does not have ``members`` entries."""
+    for value in (lr.values() if isinstance(lr, Mapping) else [lr]):
+        if isinstance(value, (list, tuple)) and len(value) != members:
+            raise ConfigError(f"optimizer.lr={lr!r} is not valid with members={members}; give one step size per "
+                              "member, or one number")
+
+
+def member_games(game: str, game_options: Mapping, members: int) -> list[Game]:
+    """The ensemble's games: ``game_options.seed`` + i for member i when the game takes a seed."""
+    takes_seed = "seed" in toy_game_options(game)
+    first_seed = game_options.get("seed", 0)
+    return [build_toy_game(game, **{**game_options, **({"seed": first_seed + i} if takes_seed else {})})
+            for i in range(members)]
+
+
+def train_members(game, game_options, optimizer, steps, log_every, seed, members, progress, threads, _run):
+    """``members`` seeds of ``game`` at once (see the module docstring)."""
+    ensemble = Ensemble(member_games(game, game_options, members), batch_seeds=[seed + i for i in range(members)])
+    training = EnsembleTraining(ensemble, build_optimizer(ensemble, optimizer))
+    logged_steps, distances = [0], [ensemble.member_distances()]
+    with torch_threads(threads):
+        for step in tqdm(range(1, steps + 1), disable=None if progress else True, mininterval=1.0, leave=False):
+            report = training.step()
+            if step % log_every and step != steps:
+                continue
+            logged_steps.append(step)
+            distances.append(ensemble.member_distances())
+            _run.log_scalar("distance", statistics.median(distances[-1]), step)
+            for name, values in member_scalars(report, ensemble).items():
+                for index, value in enumerate(values):
+                    _run.log_scalar(f"member{index}.{name}", value, step)
+            for index, value in enumerate(distances[-1]):
+                _run.log_scalar(f"member{index}.distance", value, step)
+    with tempfile.TemporaryDirectory() as folder:
+        curves = {optimizer["name"]: MemberCurves(np.asarray(logged_steps), {"distance": np.asarray(distances)})}
+        _run.add_artifact(str(plot_member_bands(curves, ["distance"], Path(folder) / "member_distances.png",
+                                                log_scale=["distance"], title=f"{game}: {members} members")))
+    return {"distance": statistics.median(distances[-1]), "distances": distances[-1],
+            "diverged_at": training.diverged_at, "steps": steps, "grad_evals": training.optimizer.grad_evals}
 
 
 def parameter_vector(game: Game) -> torch.Tensor:

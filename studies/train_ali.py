@@ -20,12 +20,13 @@ from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from ali_opt.ali import LOSSES
-from ali_opt.checkpoint import checkpoint_path
+from ali_opt.runtime.checkpoint import checkpoint_path
 from ali_opt.data import DATASETS
-from ali_opt.devices import resolve_device
+from ali_opt.runtime.devices import resolve_device
 from ali_opt.errors import ConfigError, check_choice, check_positive
 from ali_opt.models import MODELS
-from ali_opt.sacred_setup import observe_config_folder
+from ali_opt.quality import check_quality_config
+from ali_opt.runtime.sacred_setup import observe_config_folder
 from ali_opt.training import PRECISIONS, train
 from optimizers import DEFAULTS, OPTIMIZERS, validate_config
 
@@ -43,10 +44,12 @@ def training_defaults():
     model = "cifar32"  # cifar32, svhn32, celeba64, mlp
     width = 1.0  # scales every hidden channel count (0.25: a CPU-sized model)
     loss = "non_saturating"  # or minimax
-    data = {"name": "cifar10", "root": "data", "heldout": 1000, "download": True, "verify_checksum": True}
+    data = {"name": "cifar10", "root": "data", "heldout": 1000, "download": True, "verify_checksum": True,
+            "validation": 0}  # validation: training images set aside for selection, never trained on
     optimizer = dict(PAPER_OPTIMIZER)
     batch_size = 100
     steps = 10000
+    budget_grad_evals = 0  # > 0: stop once the optimizer's gradient evaluations reach it (steps: a cap)
     log_every = 10
     eval_every = 500
     eval_batch_size = 500
@@ -57,10 +60,14 @@ def training_defaults():
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
+    cell = ""  # the sweep cell this run trains (set by ali_opt.runtime.run_cells, which finds runs by it)
     figures_every_eval = False
     spectrum_every = 0  # every this many steps, log eigenvalues of the game's Jacobian on a fixed batch (0: off)
     spectrum_k = 6  # how many eigenvalues (largest magnitude) spectrum_every computes
     spectrum_tol = 1e-3  # ARPACK's relative accuracy for them (0: machine precision)
+    probe = {"images": 2000, "features": "hidden", "l2": 1e-2}  # linear probe of the encoder (ali_opt/probe.py)
+    diversity_samples = 500  # generated vs data images for sample_diversity (ali_opt/diversity.py); 0: off
+    sweep = {"entry": "", "lr_scale": 1.0}  # recorded by the sweep study for its figures; training ignores it
     progress = True
 
 
@@ -100,8 +107,14 @@ def check_training_config(config: dict) -> None:
     check_choice("loss", config["loss"], LOSSES)
     data = config["data"]
     check_choice("data.name", data["name"], DATASETS)
-    if isinstance(data["heldout"], bool) or not isinstance(data["heldout"], int) or data["heldout"] < 0:
-        raise ConfigError(f"data.heldout={data['heldout']!r} is not valid; it must be an integer >= 0")
+    for key in ("heldout", "validation"):
+        if isinstance(data[key], bool) or not isinstance(data[key], int) or data[key] < 0:
+            raise ConfigError(f"data.{key}={data[key]!r} is not valid; it must be an integer >= 0")
+    if isinstance(config["budget_grad_evals"], bool) or not isinstance(config["budget_grad_evals"], int) \
+            or config["budget_grad_evals"] < 0:
+        raise ConfigError(f"budget_grad_evals={config['budget_grad_evals']!r} is not valid; "
+                          "it must be an integer >= 0 (0: no budget, run `steps` steps)")
+    check_quality_config(config)
     validate_config(config["optimizer"], ("d", "g"))
     for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
         check_positive(key, config[key], integer=True)

@@ -11,7 +11,7 @@ import torch
 
 from ali_opt.data.mixtures import mixture_centers, mixture_std, sample_mixture
 from ali_opt.errors import ConfigError
-from ali_opt.mode_coverage import high_quality_fraction, modes_covered
+from ali_opt.mode_coverage import high_quality_fraction, modes_by_responsibility, modes_covered
 from studies.ali_mixture import ex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,10 @@ def test_one_optimizer_is_one_run_with_its_figure(tmp_path):
 
 @pytest.mark.parametrize("updates, message", [
     ({"data": {"name": "cifar10"}}, "data.name='cifar10' is not valid; choose one of: ring, grid"),
-    ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp"),
+    ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp, mixture_paper"),
+    ({"members": 3, "optimizer": {"name": "adam", "lr": [1e-3, 1e-3]}},
+     "optimizer.lr=[0.001, 0.001] is not valid with members=3"),
+    ({"benchmark": "grid9"}, "benchmark='grid9' is not valid; choose one of: , grid25"),
     ({"comparison": [{"lr": 1e-3}]}, "comparison[0]={'lr': 0.001} is not valid"),
     ({"comparison": [{"name": "adam", "lr": -1}]}, "optimizer.lr=-1 is not valid"),
     ({"output": ""}, 'output="" is not valid for a comparison'),
@@ -114,3 +117,48 @@ def test_bad_config_on_the_command_line_is_one_line(tmp_path):
     lines = finished.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].endswith("data.name='svhn' is not valid; choose one of: ring, grid")
     assert not output.exists()
+
+
+def test_paper_count_assigns_each_sample_to_its_nearest_mode():
+    """The ALI paper's count: every finite sample goes to its nearest center, however far; one sample covers a mode."""
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    count, per_mode = modes_by_responsibility(POINTS, centers)
+    # mode 0: (0, 0), (3, 0), (0, -2.9) and (5, 0) (equidistant from modes 0 and 1: the first wins);
+    # mode 1: (10, 0) and (13.01, 0); the NaN and infinite samples go nowhere
+    assert per_mode.tolist() == [4, 2, 0] and count == 2
+    far_away = torch.tensor([[100.0, 100.0]])  # learned nothing, still covers the mode it is nearest to
+    assert modes_by_responsibility(far_away, centers)[0] == 1
+
+
+def ensemble_study(output: Path, **updates) -> dict:
+    config = {"model": "mixture_paper", "width": 0.02, "members": 2, "steps": 4, "batch_size": 16, "log_every": 2,
+              "checkpoint_every": 2, "data": {"name": "grid", "heldout": 40}, "output": str(output),
+              "progress": False,
+              "comparison": [{"name": "adam"}, {"name": "extragradient", "lr": {"d": 1e-2, "g": 1e-2}}]}
+    return ex.run(config_updates={**config, **updates}, options={"--loglevel": "ERROR"})
+
+
+def test_ensemble_comparison_writes_the_table_and_resumes_bit_for_bit(tmp_path):
+    """members=2 on the paper's networks (batch norm, dropout): the table beside the paper's rows; 4 steps
+    then a resume to 6 give the parameters, buffers and batch generators of 6 straight steps."""
+    straight = ensemble_study(tmp_path / "straight", steps=6)
+    rows = straight.result["rows"]
+    assert [row["optimizer"] for row in rows] == ["adam", "extragradient"]
+    assert all(len(row["paper_modes"]["values"]) == 2 and 1 <= row["paper_modes"]["min"] <= 25 for row in rows)
+    assert rows[1]["grad_evals_per_member"] == 12
+    folder = tmp_path / "straight" / "comparisons" / "1"
+    table = (folder / "modes_table.md").read_text()
+    assert "| ALI (paper) | 13.4 ± 5.8 | 8 | 25 |" in table and "| extragradient |" in table
+    assert {"ensemble_curves.png", "mixture_median_members.png"} <= {path.name for path in folder.iterdir()}
+    ensemble_study(tmp_path / "split")
+    ensemble_study(tmp_path / "split", steps=6, resume_ensembles=str(tmp_path / "split" / "comparisons" / "1"))
+    for label in ("adam", "extragradient"):
+        expected = torch.load(folder / f"{label}.checkpoint.pt", weights_only=True)
+        found = torch.load(tmp_path / "split" / "comparisons" / "2" / f"{label}.checkpoint.pt", weights_only=True)
+        assert found["training"] == expected["training"] and found["training"]["steps_done"] == 6
+        for key, value in expected["game"].items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(found["game"][key], value), key
+        generators = zip(found["game"]["_extra_state"]["batch_generators"],
+                         expected["game"]["_extra_state"]["batch_generators"])
+        assert all(torch.equal(a, b) for a, b in generators)

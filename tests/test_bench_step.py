@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from studies.bench_step import OPTIMIZER_NAMES, main
+from benchmarks.bench_step import OPTIMIZER_NAMES, main
 
 
 def test_tiny_benchmark_writes_every_figure(tmp_path, capsys):

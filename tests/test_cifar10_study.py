@@ -1,34 +1,22 @@
-"""The main study: a comparison trains one run per entry and seed, then draws the figures."""
+"""The main study with a chosen optimizer (one run), and its bad input (the sweep: test_sweep_study.py)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ali_opt.errors import ConfigError
+from studies import extragradient_cifar10 as study_module
 from studies.extragradient_cifar10 import ex
 from tests.conftest import tiny_config
+from tests.test_sweep_study import serial_run_cells
 
 
 def study(images, folder, **updates):
     config = {**tiny_config(images, folder, steps=10), **updates}
+    config["data"] = {**config["data"], "validation": 16}
     return ex.run(config_updates=config, options={"--loglevel": "ERROR"})
-
-
-def test_comparison_trains_each_entry_and_seed_then_draws(images, tmp_path):
-    finished = study(images, tmp_path, seeds=2, comparison=[{"name": "adam"}, {"name": "extra_adam", "resample": False}])
-    runs = finished.result["runs"]
-    assert [(r["optimizer"], r["seed"]) for r in runs] == [("adam", 0), ("adam", 1), ("extra_adam", 0), ("extra_adam", 1)]
-    assert [r["grad_evals"] for r in runs] == [10, 10, 20, 20]
-    for outcome in runs:
-        config = json.loads((tmp_path / outcome["run"] / "config.json").read_text())
-        assert config["optimizer"]["lr"] == {"d": 1e-4, "g": 5e-4}
-        assert config["seed"] == outcome["seed"]
-    written = {name.rsplit("/", 1)[-1] for name in finished.result["figures"]}
-    assert {"recon_vs_time.png", "stability.png", "grad_norms.png", "summary.md", "summary.csv"} <= written
-    summary = (tmp_path / "figures" / "summary.md").read_text()
-    assert "adam" in summary and "extra_adam" in summary
-    assert (tmp_path / "comparisons" / "1" / "run.json").exists()
 
 
 def test_a_chosen_optimizer_trains_one_run(images, tmp_path):
@@ -42,7 +30,7 @@ def test_a_chosen_optimizer_trains_one_run(images, tmp_path):
     ({"comparison": [{"lr": 0.1}]}, "comparison[0]={'lr': 0.1} is not valid"),
     ({"comparison": [{"name": "sgd"}]}, "optimizer.name='sgd' is not valid"),
     ({"seeds": 0}, "seeds=0 is not valid"),
-    ({"output": ""}, 'output="" is not valid for a comparison'),
+    ({"output": ""}, 'output="" is not valid for a sweep'),
 ])
 def test_bad_study_config_is_refused_before_any_run(images, tmp_path, updates, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
@@ -50,14 +38,17 @@ def test_bad_study_config_is_refused_before_any_run(images, tmp_path, updates, m
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_comparison_given_file_storage_flag_records_every_run_there(images, tmp_path):
-    """-F DIR is output=DIR: the comparison in DIR/comparisons, each of its runs in DIR with its checkpoint."""
+def test_a_sweep_given_file_storage_flag_records_every_run_there(images, tmp_path, monkeypatch):
+    """-F DIR is output=DIR: the sweep in DIR/comparisons, each of its runs in DIR with its checkpoint."""
+    monkeypatch.setattr(study_module, "run_cells", serial_run_cells)
     config = tiny_config(images, tmp_path / "unused", steps=2)
     del config["output"]
+    config["data"] = {**config["data"], "validation": 16}
     flagged = tmp_path / "flagged"
-    finished = ex.run(config_updates={**config, "comparison": [{"name": "adam"}]},
+    finished = ex.run(config_updates={**config, "comparison": [{"name": "adam"}], "lr_scales": [1], "seeds": 1,
+                                      "budget_grad_evals": 2, "workers": 1},
                       options={"--file_storage": str(flagged), "--loglevel": "ERROR"})
-    (outcome,) = finished.result["runs"]
-    assert (flagged / outcome["run"] / "checkpoint.pt").exists()
+    (cell,) = finished.result["cells"]
+    assert (Path(cell["folders"][0]) / "checkpoint.pt").exists() and Path(cell["folders"][0]).parent == flagged
     assert (flagged / "comparisons" / "1" / "run.json").exists()
     assert not (tmp_path / "unused").exists()

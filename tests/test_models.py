@@ -42,6 +42,7 @@ def test_output_shapes(name, width):
     ("svhn32", (3, 32, 32), (256, 1, 1)),
     ("celeba64", (3, 64, 64), (256, 1, 1)),
     ("mlp", (2,), (2,)),
+    ("mixture_paper", (2,), (2,)),
 ])
 def test_declared_shapes(name, data_shape, latent_shape):
     models = build_models(name, width=0.25)
@@ -269,3 +270,24 @@ def test_cpu_dropout_keeps_the_expected_fraction_and_the_mean():
     assert torch.allclose(y[y != 0], torch.full_like(y[y != 0], 1 / 0.8))
     assert abs(y.mean().item() - 1.0) < 0.01
     assert torch.equal(layer.eval()(x), x)
+
+
+def test_mixture_paper_networks_follow_the_original_script():
+    """experiments/ali_mixture.py: 1000-unit ReLU layers with batch norm (no bias), linear outputs with
+    bias; a maxout discriminator of 400 units x 2 pieces; dropout 0.2 on its input, 0.5 above; N(0, 0.02)."""
+    models = build_models("mixture_paper")
+    for network, out_features in ((models.encoder.net, 4), (models.decoder, 2)):
+        linears = [m for m in network if isinstance(m, nn.Linear)]
+        assert [(m.in_features, m.out_features, m.bias is not None) for m in linears] == [
+            (2, 1000, False), (1000, 1000, False), (1000, out_features, True)]
+        norms = [m for m in network if isinstance(m, nn.BatchNorm1d)]
+        assert [(m.eps, m.momentum) for m in norms] == [(1e-4, 0.05)] * 2
+        assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0 for m in network) == 2
+    joint = models.discriminator.joint
+    linears = [(m.in_features, m.out_features) for m in joint if isinstance(m, nn.Linear)]
+    assert linears == [(4, 800), (400, 800), (400, 1)]
+    assert [m.pieces for m in joint if isinstance(m, Maxout)] == [2, 2]
+    assert _dropout_rates(joint) == [0.2, 0.5, 0.5]
+    weights = torch.cat([m.weight.flatten() for m in joint if isinstance(m, nn.Linear)])
+    assert abs(weights.std().item() - 0.02) < 1e-3
+    assert all((m.bias == 0).all() for m in joint if isinstance(m, nn.Linear))

@@ -135,6 +135,19 @@ def test_resumed_run_is_appended_to_the_run_it_continues(groups):
     assert stitched.curve("recon_mse")[0].tolist() == [50, 100]
 
 
+def test_a_run_resumed_twice_keeps_the_continuation_that_got_furthest(tmp_path):
+    """A continuation killed before its first checkpoint is resumed again from the same run:
+    the later, completed continuation is the one stitched on, even though it started last."""
+    extra = {"name": "extra_adam", "resample": True}
+    write_run(tmp_path / "1", extra, 0, "INTERRUPTED", range(10, 61, 10), {50: 0.09})
+    write_run(tmp_path / "2", extra, 0, "RUNNING", range(60, 71, 10), {}, resume=str(tmp_path / "1"))
+    write_run(tmp_path / "3", extra, 0, "COMPLETED", range(60, 101, 10), {100: 0.02}, resume=str(tmp_path / "1"))
+    runs, skipped = load_runs([tmp_path])
+    (run,) = runs
+    assert [part.name for part in run.parts] == ["1", "3"] and run.status == "COMPLETED"
+    assert [(folder.name, "continues further" in reason) for folder, reason in skipped] == [("2", True)]
+
+
 def test_diverged_and_running_runs_keep_their_partial_curves(groups):
     diverged, running = groups[1].runs
     assert diverged.diverged_at == 65 and diverged.last_step() == 60

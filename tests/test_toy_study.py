@@ -77,3 +77,14 @@ def test_bad_input_prints_one_line_and_creates_no_run(tmp_path, argument, messag
     lines = finished.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not output.exists()
+
+
+def test_members_train_as_one_ensemble_with_a_step_size_each(tmp_path):
+    options = {"batch_size": 16, "hidden": 8, "eval_size": 32}
+    run = run_study(tmp_path, game="mixture", game_options=options, members=3,
+                    optimizer={"name": "extra_adam", "lr": [1e-3, 2e-3, 3e-3]})
+    assert len(run.result["distances"]) == 3 and run.result["diverged_at"] == [None] * 3
+    assert run.result["grad_evals"] == 40
+    metrics = logged(tmp_path)
+    assert {"distance", "member2.distance", "member0.loss_generator", "member1.grad_norm_discriminator"} <= set(metrics)
+    assert (tmp_path / "1" / "member_distances.png").is_file()

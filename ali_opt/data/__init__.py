@@ -33,7 +33,7 @@ def default_root() -> Path:
 
 
 def load_dataset(name: str, *, root: str | Path | None, heldout: int, device: torch.device | str = "cpu",
-                 download: bool = True, verify_checksum: bool = True, seed: int = 0) -> Dataset:
+                 download: bool = True, verify_checksum: bool = True, seed: int = 0, validation: int = 0) -> Dataset:
     """Dataset ``name`` (one of :data:`DATASETS`) with ``heldout`` held-out examples, on ``device``.
 
     - ``root``: cifar10 and svhn: the folder holding the files (None: :func:`default_root`);
@@ -45,12 +45,19 @@ def load_dataset(name: str, *, root: str | Path | None, heldout: int, device: to
     - ``download``: fetch cifar10 or svhn files that are missing (with a progress bar);
       ``verify_checksum``: check a download against its published MD5.
     - ``seed``: seeds the draws of ring and grid.
+    - ``validation``: the last ``validation`` examples of the training data (before any
+      held-out ones the training data gives up) become the validation split, which training
+      then never sees; ring and grid draw them separately. The split does not depend on ``seed``.
+
+    CIFAR-10 keeps its class labels (``Dataset.labels``); the other datasets hold none.
 
     Bad arguments, missing or unreadable files raise :class:`~ali_opt.errors.ConfigError`.
     """
     check_choice("dataset", name, DATASETS)
     if isinstance(heldout, bool) or not isinstance(heldout, int) or heldout < 0:
         raise ConfigError(f"heldout={heldout!r} is not valid; it must be an integer >= 0")
+    if isinstance(validation, bool) or not isinstance(validation, int) or validation < 0:
+        raise ConfigError(f"validation={validation!r} is not valid; it must be an integer >= 0")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"seed={seed!r} is not valid; it must be an integer")
     try:
@@ -61,29 +68,45 @@ def load_dataset(name: str, *, root: str | Path | None, heldout: int, device: to
         generator = torch.Generator().manual_seed(seed)
         train = sample_mixture(name, MIXTURE_TRAIN_SIZE, generator)
         held = sample_mixture(name, heldout, generator) if heldout else train[:0]
-        return Dataset(name, train.to(device), held.to(device))
-    train, held = _split(name, *_read_images(name, root, download, verify_checksum), heldout)
-    return Dataset(name, torch.from_numpy(train).to(device), torch.from_numpy(held).to(device))
+        valid = sample_mixture(name, validation, generator) if validation else train[:0]
+        return Dataset(name, train.to(device), held.to(device), valid.to(device))
+    images, labels, test, test_labels = _read_images(name, root, download, verify_checksum)
+    splits = _split(name, images, test, heldout, validation)
+    has_labels = labels is not None and (test is None or test_labels is not None)
+    label_splits = _split(name, labels, test_labels, heldout, validation) if has_labels else None
+    tensors = [torch.from_numpy(split).to(device) for split in splits]
+    labelled = {split: torch.from_numpy(values).to(device)
+                for split, values in zip(("train", "heldout", "validation"), label_splits or ())}
+    return Dataset(name, *tensors, labels=labelled)
 
 
-def _read_images(name: str, root: str | Path | None, download: bool,
-                 verify_checksum: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Training images and test images (None without a test split), uint8 (N, 3, H, W)."""
+def _read_images(name: str, root: str | Path | None, download: bool, verify_checksum: bool):
+    """Training images, their labels, test images, their labels: images uint8 (N, 3, H, W);
+    test images None without a test split, labels None when the data has none."""
     if name == "images":
         if root is None:
             raise ConfigError("root=None is not valid for dataset 'images'; give a folder of images or an .npz file")
-        return load_images(Path(root).expanduser()), None
+        return load_images(Path(root).expanduser()), None, None, None
     folder = default_root() if root is None else Path(root).expanduser()
-    loader = load_cifar10 if name == "cifar10" else load_svhn
-    return loader(folder, download_missing=download, verify_checksum=verify_checksum)
+    if name == "cifar10":
+        return load_cifar10(folder, download_missing=download, verify_checksum=verify_checksum)
+    train, test = load_svhn(folder, download_missing=download, verify_checksum=verify_checksum)
+    return train, None, test, None
 
 
-def _split(name: str, images: np.ndarray, test: np.ndarray | None, heldout: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held out): the first ``heldout`` test images, or the last ``heldout`` images."""
+def _split(name: str, images: np.ndarray, test: np.ndarray | None, heldout: int,
+           validation: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, held out, validation): held out is the first ``heldout`` test images, or the
+    last ``heldout`` images; validation the last ``validation`` images left before it."""
     if test is not None:
         if heldout > len(test):
             raise ConfigError(f"heldout={heldout} is not valid; {name} has {len(test)} test images to hold out")
-        return images, test[:heldout]
-    if heldout >= len(images):
-        raise ConfigError(f"heldout={heldout} is not valid; it must be below the {len(images)} images of {name}")
-    return images[:len(images) - heldout], images[len(images) - heldout:]
+        held, images = test[:heldout], images
+    else:
+        if heldout >= len(images):
+            raise ConfigError(f"heldout={heldout} is not valid; it must be below the {len(images)} images of {name}")
+        held, images = images[len(images) - heldout:], images[:len(images) - heldout]
+    if validation >= len(images):
+        raise ConfigError(f"validation={validation} is not valid; it must be below the {len(images)} training "
+                          f"images of {name} left after holding out {heldout}")
+    return images[:len(images) - validation], held, images[len(images) - validation:]

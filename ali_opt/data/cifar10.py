@@ -18,9 +18,11 @@ TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
 
 
-def load_cifar10(root: Path, *, download_missing: bool, verify_checksum: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Training and test images, uint8 (N, 3, 32, 32), from ``root``: the folder
-    ``cifar-10-batches-py`` itself or its parent.
+def load_cifar10(root: Path, *, download_missing: bool,
+                 verify_checksum: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Training images, their labels, test images, their labels, from ``root``: the folder
+    ``cifar-10-batches-py`` itself or its parent. Images uint8 (N, 3, 32, 32); labels int64
+    (N,) in 0..9, or None when a batch file holds no ``labels``.
 
     A missing folder is downloaded and extracted into the parent when ``download_missing``;
     ``verify_checksum`` checks the download (never files already on disk).
@@ -36,8 +38,12 @@ def load_cifar10(root: Path, *, download_missing: bool, verify_checksum: bool) -
         archive.unlink()
         if not folder.is_dir():
             raise ConfigError(f"the archive from {URL} did not contain {FOLDER}; {hint}")
-    train = np.concatenate([_read_batch(folder / name) for name in TRAIN_FILES])
-    return train, _read_batch(folder / TEST_FILE)
+    train_batches = [_read_batch(folder / name) for name in TRAIN_FILES]
+    test, test_labels = _read_batch(folder / TEST_FILE)
+    train_labels = [labels for _, labels in train_batches]
+    return (np.concatenate([images for images, _ in train_batches]),
+            None if any(labels is None for labels in train_labels) else np.concatenate(train_labels),
+            test, test_labels)
 
 
 def _batches_folder(root: Path) -> Path:
@@ -45,9 +51,10 @@ def _batches_folder(root: Path) -> Path:
     return root if root.name == FOLDER or (root / TEST_FILE).is_file() else root / FOLDER
 
 
-def _read_batch(path: Path) -> np.ndarray:
-    """The images of one batch file: a dict whose ``data`` is uint8 (N, 3072), each row 1024
-    red, then 1024 green, then 1024 blue values of a row-major 32x32 image."""
+def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """The images and labels of one batch file: a dict whose ``data`` is uint8 (N, 3072), each
+    row 1024 red, then 1024 green, then 1024 blue values of a row-major 32x32 image, and whose
+    ``labels`` (when present) lists N class indices in 0..9."""
     if not path.is_file():
         raise ConfigError(
             f"CIFAR-10 file {path} is missing; {path.parent} must hold {', '.join(TRAIN_FILES)} and {TEST_FILE} "
@@ -57,4 +64,9 @@ def _read_batch(path: Path) -> np.ndarray:
     data = batch.get("data", batch.get(b"data")) if isinstance(batch, dict) else None
     if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
         raise ConfigError(f"{path} is not a CIFAR-10 batch: it must hold 'data', a uint8 array of shape (N, 3072)")
-    return data.reshape(-1, 3, 32, 32)
+    labels = batch.get("labels", batch.get(b"labels"))
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.int64)
+        if labels.shape != (len(data),) or (len(labels) and not 0 <= labels.min() <= labels.max() <= 9):
+            raise ConfigError(f"{path} is not a CIFAR-10 batch: its 'labels' must be {len(data)} classes in 0..9")
+    return data.reshape(-1, 3, 32, 32), labels

@@ -9,20 +9,27 @@ from ali_opt.errors import check_positive
 
 
 class Dataset:
-    """A training split and a held-out split, each held whole as one tensor on one device.
+    """A training split, a held-out (test) split and a validation split carved from the
+    training examples (never trained on), each held whole as one tensor on one device.
 
     Images are stored as uint8 (N, C, H, W) and handed out as float32 in [0, 1]; points are
     stored and handed out as float32 (N, D).
 
-    Attributes: ``name``; ``train`` and ``heldout`` (the stored tensors); ``pixel_mean``, the
-    mean training pixel in [0, 1] (a float), and ``pixel_marginals``, the mean of each pixel
-    and channel over the training set, (C, H, W) float32 on the CPU; both None for points.
+    Attributes: ``name``; ``train``, ``heldout`` and ``validation`` (the stored tensors;
+    ``validation`` is empty unless given); ``labels``, the class index of each example per
+    split name (``"train"``, ``"validation"``, ``"heldout"``), empty for unlabelled data;
+    ``pixel_mean``, the mean training pixel in [0, 1] (a float), and ``pixel_marginals``, the
+    mean of each pixel and channel over the training set, (C, H, W) float32 on the CPU; both
+    None for points.
     """
 
-    def __init__(self, name: str, train: torch.Tensor, heldout: torch.Tensor):
+    def __init__(self, name: str, train: torch.Tensor, heldout: torch.Tensor, validation: torch.Tensor | None = None,
+                 labels: dict[str, torch.Tensor] | None = None):
         self.name = name
         self.train = train
         self.heldout = heldout
+        self.validation = train[:0] if validation is None else validation
+        self.labels = dict(labels or {})
         images = train.dtype == torch.uint8
         self.pixel_mean = _mean_pixel(train) if images else None
         self.pixel_marginals = _pixel_marginals(train) if images else None
@@ -44,8 +51,14 @@ class Dataset:
         """The training examples in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
         return _in_order(self.train, batch_size)
 
+    def batches(self, split: str, batch_size: int, count: int | None = None) -> Iterator[torch.Tensor]:
+        """The first ``count`` (default: all) examples of ``split`` (``train``, ``validation``,
+        ``heldout``) in order, as float32 batches of ``batch_size`` (the last may be smaller)."""
+        return _in_order(getattr(self, split)[:count], batch_size)
+
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={tuple(self.train.shape)}, heldout={tuple(self.heldout.shape)}, "
+                f"validation={tuple(self.validation.shape)}, labels={sorted(self.labels)}, "
                 f"dtype={self.train.dtype}, device={self.train.device})")
 
 

@@ -16,20 +16,24 @@ import torch
 from ali_opt.errors import ConfigError, check_choice, check_positive
 from ali_opt.models.architectures import ARCHITECTURES, IMAGE_CHANNELS
 from ali_opt.models.conv import build_conv_models
+from ali_opt.models.mixture_paper import build_mixture_paper_models
 from ali_opt.models.mlp import build_mlp_models
 from ali_opt.models.networks import ALIModels
 
-MODELS = ("cifar32", "svhn32", "celeba64", "mlp")
+MODELS = ("cifar32", "svhn32", "celeba64", "mlp", "mixture_paper")
+
+VECTOR_MODELS = ("mlp", "mixture_paper")
+"""The models of vectors (2-D mixtures); the others take images."""
 
 MLP_LATENT_DIM = 2
 
-__all__ = ["MODELS", "ALIModels", "build_models", "data_shape"]
+__all__ = ["MODELS", "VECTOR_MODELS", "ALIModels", "build_models", "data_shape"]
 
 
 def data_shape(name: str, data_dim: int = 2) -> tuple[int, ...]:
-    """The shape of one example of x that model ``name`` takes (``data_dim``: ``mlp`` only)."""
+    """The shape of one example of x that model ``name`` takes (``data_dim``: vector models only)."""
     check_choice("model", name, MODELS)
-    if name == "mlp":
+    if name in VECTOR_MODELS:
         return (data_dim,)
     return (IMAGE_CHANNELS, ARCHITECTURES[name].image_size, ARCHITECTURES[name].image_size)
 
@@ -43,9 +47,9 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
     - ``pixel_mean``: the training marginals in [0, 1], one mean per pixel and channel
       (C, H, W), or a scalar or one per channel, broadcast (image models only); the decoder's
       untied output bias starts at their log-odds. None means 0.5 (bias 0).
-    - ``data_dim``: dimension of x (``mlp`` only).
+    - ``data_dim``: dimension of x (``mlp`` and ``mixture_paper`` only).
     - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
-      svhn32 and celeba64, 2 for mlp).
+      svhn32 and celeba64, 2 for mlp and mixture_paper).
 
     Bad arguments raise :class:`~ali_opt.errors.ConfigError`.
     """
@@ -55,10 +59,11 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
         raise ConfigError(f"width={width!r} is not valid; it must be a finite positive number")
     if latent_dim is not None:
         check_positive("latent_dim", latent_dim, integer=True)
-    if name == "mlp":
+    if name in VECTOR_MODELS:
         check_positive("data_dim", data_dim, integer=True)
         if pixel_mean is not None:
-            raise ConfigError(f"pixel_mean={pixel_mean!r} is not valid for model 'mlp'; leave it None")
-        return build_mlp_models(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM)
+            raise ConfigError(f"pixel_mean={pixel_mean!r} is not valid for model {name!r}; leave it None")
+        build = build_mlp_models if name == "mlp" else build_mixture_paper_models
+        return build(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM)
     arch = ARCHITECTURES[name]
     return build_conv_models(arch, width=width, latent_dim=latent_dim or arch.latent_dim, pixel_mean=pixel_mean)

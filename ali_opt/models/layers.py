@@ -54,8 +54,10 @@ class Maxout(nn.Module):
 class _MaxOfTwo(torch.autograd.Function):
     """max(x[:, 2f], x[:, 2f + 1]) for each unit f; the gradient goes to the larger piece (the
     first on ties), remembered as a boolean mask instead of being recomputed from the output.
-    Returns (maximum, mask); written in the form ``torch.func`` transforms accept, with a
-    forward-mode rule (``jvp``) so that ``torch.func.jvp`` goes through it too."""
+    Returns (maximum, mask); written in the form ``torch.func`` transforms accept (``vmap`` included),
+    with a forward-mode rule (``jvp``) so that ``torch.func.jvp`` goes through it too."""
+
+    generate_vmap_rule = True
 
     @staticmethod
     def forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

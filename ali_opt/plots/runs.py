@@ -153,21 +153,24 @@ def stitch_resumed(runs: Sequence[Run]) -> tuple[list[Run], list[Skipped]]:
     """Each run continued by a resumed run among ``runs`` joined with it into one :class:`Run`.
 
     ``config["resume"]`` is matched to a run folder as written (absolute, or relative to
-    the current folder or to any folder above the resumed run). A run continued twice
-    keeps the continuation that started first; the other comes back as skipped.
+    the current folder or to any folder above the resumed run). A run continued twice (a
+    continuation killed before its first checkpoint is resumed again from the same one) keeps
+    the continuation that completed, else the one that logged the furthest step, else the
+    one that started first; the others come back as skipped.
     """
     by_folder = {run.folder.resolve(): run for run in runs}
-    continuation_of: dict[Path, Run] = {}
-    skipped = []
+    candidates: dict[Path, list[Run]] = defaultdict(list)
     for run in sorted(runs, key=lambda run: run.start_time):
         resumed = _resumed_folder(run, by_folder)
-        if resumed is None:
-            continue
-        if resumed in continuation_of:
-            skipped.append((run.folder, f"continues {by_folder[resumed].folder}, which "
-                                        f"{continuation_of[resumed].folder} already continues"))
-        else:
-            continuation_of[resumed] = run
+        if resumed is not None:
+            candidates[resumed].append(run)
+    continuation_of: dict[Path, Run] = {}
+    skipped = []
+    for resumed, continuations in candidates.items():
+        kept = max(continuations, key=_progress)  # max keeps the first of equals: the earliest start
+        continuation_of[resumed] = kept
+        skipped += [(run.folder, f"continues {by_folder[resumed].folder}, which {kept.folder} continues further")
+                    for run in continuations if run is not kept]
     dropped = {id(run) for run in continuation_of.values()} | {id(by_folder[folder.resolve()]) for folder, _ in skipped}
     chains = []
     for run in runs:
@@ -314,6 +317,11 @@ def _resumed_folder(run: Run, by_folder: dict[Path, Run]) -> Path | None:
         if candidate in by_folder and candidate != run.folder.resolve():
             return candidate
     return None
+
+
+def _progress(run: Run) -> tuple[bool, int]:
+    """How far a run got: whether it completed, then the last step it logged."""
+    return run.status == "COMPLETED", run.last_step()
 
 
 def _append(earlier: Run, later: Run) -> Run:

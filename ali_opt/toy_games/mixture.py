@@ -10,7 +10,7 @@ from ali_opt.errors import check_choice, check_positive
 from ali_opt.game import Game, GameOutput
 
 from .mmd import gaussian_mmd
-from .options import option_key, seed_option
+from .options import dtype_option, option_key, seed_option
 
 LATENT_DIM = 2
 MMD_BANDWIDTHS = (0.1, 1.0)
@@ -27,6 +27,8 @@ class MixtureGAN(Game):
 
     Both networks are MLPs with two hidden layers of ``hidden`` units and LeakyReLU(0.2),
     initialised from ``seed``. A batch is ``batch_size`` data points and as many latent draws.
+    ``dtype`` (``float32`` or ``float64``) is that of the networks and batches; the draws are the
+    same float32 numbers either way.
 
     ``distance_to_equilibrium()`` is the Gaussian-kernel MMD (:func:`~ali_opt.toy_games.mmd.gaussian_mmd`,
     bandwidths :data:`MMD_BANDWIDTHS`) between :math:`G` applied to a fixed latent sample and a
@@ -38,7 +40,7 @@ class MixtureGAN(Game):
     players = ("discriminator", "generator")
 
     def __init__(self, *, kind: str = "ring", batch_size: int = 128, hidden: int = 64, seed: int = 0,
-                 eval_size: int = 512):
+                 eval_size: int = 512, dtype: str = "float32"):
         super().__init__()
         self.kind = check_choice(option_key("kind"), kind, MIXTURES)
         self.batch_size = check_positive(option_key("batch_size"), batch_size, integer=True)
@@ -48,9 +50,11 @@ class MixtureGAN(Game):
             torch.manual_seed(seed_option(seed))
             self.generator = _mlp(LATENT_DIM, 2, hidden)
             self.discriminator = _mlp(2, 1, hidden)
+        self.dtype = dtype_option(dtype)
+        self.to(self.dtype)
         evaluation = torch.Generator().manual_seed(seed)
-        self.register_buffer("eval_data", sample_mixture(kind, eval_size, evaluation))
-        self.register_buffer("eval_latent", torch.randn(eval_size, LATENT_DIM, generator=evaluation))
+        self.register_buffer("eval_data", sample_mixture(kind, eval_size, evaluation).to(self.dtype))
+        self.register_buffer("eval_latent", torch.randn(eval_size, LATENT_DIM, generator=evaluation).to(self.dtype))
 
     def player_of(self, parameter_name: str) -> str:
         return {"discriminator": "discriminator", "generator": "generator"}[parameter_name.split(".")[0]]
@@ -59,7 +63,7 @@ class MixtureGAN(Game):
         """(data points, latent draws), each of shape (``batch_size``, 2)."""
         data = sample_mixture(self.kind, self.batch_size, generator)
         latent = torch.randn(self.batch_size, LATENT_DIM, generator=generator, device=generator.device)
-        return data, latent
+        return data.to(self.dtype), latent.to(self.dtype)
 
     def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> GameOutput:
         data, latent = batch

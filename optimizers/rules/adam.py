@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .step_size import descend_
+
 
 @dataclass(frozen=True)
 class Adam:
@@ -18,10 +20,11 @@ class Adam:
     ``direction`` returns :math:`u_t`, the step to add to the parameters. Matches
     ``torch.optim.Adam`` (``amsgrad=False``) to rounding. Weight decay is part of the loss,
     added to :math:`g` where the scheme takes the gradient (:class:`optimizers.base.GameOptimizer`);
-    with it the composition matches ``torch.optim.Adam``'s coupled ``weight_decay``.
+    with it the composition matches ``torch.optim.Adam``'s coupled ``weight_decay``. ``lr`` may be a
+    tensor of one step size per ensemble member (see :mod:`.step_size`).
     """
 
-    lr: float
+    lr: float | torch.Tensor
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
 
@@ -45,5 +48,4 @@ class Adam:
         torch._foreach_div_(denominator, (1 - beta2**step) ** 0.5)
         torch._foreach_add_(denominator, self.eps)
         steps = torch._foreach_div(exp_avg, denominator)
-        torch._foreach_mul_(steps, -self.lr / (1 - beta1**step))
-        return steps
+        return descend_(steps, self.lr, 1 - beta1**step)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .step_size import descend_
+
 
 @dataclass(frozen=True)
 class SGD:
@@ -17,10 +19,11 @@ class SGD:
     with learning rate :math:`\eta` (``lr``) and momentum :math:`\mu`. ``direction`` returns
     the step :math:`u` to add to the parameters. Weight decay is not a rule's business: it is
     part of the loss, added to :math:`g` where the scheme takes the gradient
-    (:class:`optimizers.base.GameOptimizer`).
+    (:class:`optimizers.base.GameOptimizer`). ``lr`` may be a tensor of one step size per
+    ensemble member (see :mod:`.step_size`).
     """
 
-    lr: float
+    lr: float | torch.Tensor
     momentum: float = 0.0
 
     def init(self, params: list[torch.Tensor]) -> dict:
@@ -36,4 +39,6 @@ class SGD:
             else:
                 buffers.extend(torch._foreach_mul(grads, 1.0))
             grads = buffers
+        if torch.is_tensor(self.lr):
+            return descend_(torch._foreach_mul(grads, 1.0), self.lr)
         return torch._foreach_mul(grads, -self.lr)

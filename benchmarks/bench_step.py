@@ -1,7 +1,7 @@
 """What one training step costs: every optimizer against a hand-written PyTorch ALI step.
 
-    python -m studies.bench_step                       # cifar32, widths 1 and 0.25, batch 100, fp32 and bf16
-    python -m studies.bench_step --widths 0.25 --precisions fp32 --repeats 5 --json bench.json
+    python -m benchmarks.bench_step                       # cifar32, widths 1 and 0.25, batch 100, fp32 and bf16
+    python -m benchmarks.bench_step --widths 0.25 --precisions fp32 --repeats 5 --json bench.json
 
 In one process, on the same model, batch and device, each variant runs ``--warmup``
 untimed steps and then ``--repeats`` rounds of ``--steps`` timed steps, the variants
@@ -27,9 +27,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import ali_opt  # noqa: F401
 from ali_opt.ali import ALIGame
-from ali_opt.allocator import retain_freed_memory
+from ali_opt.runtime.allocator import retain_freed_memory
 from ali_opt.data import Dataset
-from ali_opt.devices import resolve_device, synchronize
+from ali_opt.runtime.devices import resolve_device, synchronize
 from ali_opt.models import build_models
 from ali_opt.training import PRECISIONS
 from optimizers import build_optimizer

@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 FORMAT = "ali-opt-checkpoint/1"
 FILENAME = "checkpoint.pt"

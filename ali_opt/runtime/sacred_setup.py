@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sacred import Experiment
 from sacred.observers import FileStorageObserver
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 FILE_STORAGE_FLAG = "--file_storage"
 

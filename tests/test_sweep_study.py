@@ -1,0 +1,174 @@
+"""The main study's sweep: its grid, equal budgets, selection on validation only, figures, bad input."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ali_opt.errors import ConfigError
+from ali_opt.plots.runs import Run
+from ali_opt.plots.sweep import draw_sweep, sweep_summary
+from ali_opt.plots.sweep_selection import (collapsed, median_best, select_scales, sweep_runs, time_to_target)
+from ali_opt.runtime import DONE, CellOutcome
+from studies import extragradient_cifar10 as study
+from studies import train_ali
+from studies.sweep_grid import sweep_cells
+from tests.conftest import tiny_config
+
+
+def serial_run_cells(cells, executor):
+    """A stand-in for ali_opt.runtime.run_cells: each cell trained in this process, one after another."""
+    outcomes = []
+    for cell in cells:
+        finished = train_ali.ex.run(config_updates=cell.config, options={"--loglevel": "ERROR"})
+        outcomes.append(CellOutcome(cell.key, DONE, (Path(cell.config["output"]) / str(finished._id),),
+                                    finished.result))
+    return outcomes
+
+
+def sweep_config(images, folder, **updates):
+    config = {**tiny_config(images, folder, eval_every=4, log_every=2, checkpoint_every=100),
+              "comparison": [{"name": "adam"}, {"name": "extra_adam", "resample": True}], "lr_scales": [1, 4],
+              "seeds": 2, "budget_grad_evals": 8, "diversity_samples": 16, "workers": 1, "threads": 1,
+              "data": {"name": "images", "root": str(images), "heldout": 16, "validation": 16}}
+    config.update(updates)
+    return config
+
+
+def full_config(images, folder, **updates):
+    """The study's config with the sweep's updates applied (as Sacred would fill it)."""
+    return study.ex.run("print_config", config_updates=sweep_config(images, folder, **updates),
+                        options={"--loglevel": "ERROR"}).config
+
+
+def test_grid_is_entries_times_scales_times_seeds(images, tmp_path):
+    cells = sweep_cells(full_config(images, tmp_path))
+    assert [cell.key for cell in cells] == [f"{name}/lr{scale}/seed{seed}" for name in ("adam", "extra_adam")
+                                            for scale in (1, 4) for seed in (0, 1)]
+    for cell in cells:
+        scale = cell.config["sweep"]["lr_scale"]
+        assert cell.config["optimizer"]["lr"] == pytest.approx({"d": 1e-4 * scale, "g": 5e-4 * scale})
+        assert cell.config["sweep"]["entry"] == cell.config["optimizer"]["name"]
+        assert cell.config["steps"] == cell.config["budget_grad_evals"] == 8
+        assert cell.config["data"]["validation"] == 16
+        assert not {"comparison", "lr_scales", "seeds", "executor", "workers", "slurm"} & set(cell.config)
+    assert cells[-1].config["optimizer"]["resample"] is True and cells[-1].config["seed"] == 1
+
+
+def test_labels_tell_entries_of_one_optimizer_apart(images, tmp_path):
+    comparison = [{"name": "extra_adam", "resample": True, "label": "extra_adam_resampled"},
+                  {"name": "extra_adam", "resample": False}]
+    cells = sweep_cells(full_config(images, tmp_path, comparison=comparison, lr_scales=[2], seeds=1))
+    assert [cell.key for cell in cells] == ["extra_adam_resampled/lr2/seed0", "extra_adam/lr2/seed0"]
+    assert "label" not in cells[0].config["optimizer"]
+
+
+@pytest.mark.parametrize("updates, message", [
+    ({"lr_scales": []}, "lr_scales=[] is not valid"),
+    ({"lr_scales": [1, 0]}, "lr_scales[1]=0 is not valid"),
+    ({"lr_scales": [-2]}, "lr_scales[0]=-2 is not valid"),
+    ({"lr_scales": [1, 1]}, "a scale is listed twice"),
+    ({"budget_grad_evals": 0}, "budget_grad_evals=0 is not valid"),
+    ({"budget_grad_evals": -5}, "budget_grad_evals=-5 is not valid"),
+    ({"seeds": 0}, "seeds=0 is not valid"),
+    ({"comparison": []}, "comparison=[] is not valid"),
+    ({"comparison": [{"name": "adam"}, {"name": "adam"}]}, "has the label 'adam' of an earlier entry"),
+    ({"comparison": [{"name": "sgdx"}]}, "optimizer.name='sgdx' is not valid"),
+    ({"data": {"validation": -1}}, "data.validation=-1 is not valid"),
+    ({"probe": {"images": 10, "features": "pixels", "l2": 0.01}}, "probe.features='pixels' is not valid"),
+])
+def test_bad_sweep_config_is_refused_before_any_run(images, tmp_path, updates, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        study.ex.run(config_updates=sweep_config(images, tmp_path / "runs", **updates), options={"--loglevel": "ERROR"})
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sweep_gives_every_cell_the_budget_and_draws_the_answer(images, tmp_path, monkeypatch):
+    monkeypatch.setattr(study, "run_cells", serial_run_cells)
+    comparison = [{"name": "adam"}, {"name": "extra_adam", "resample": True}, {"name": "alt_adam"}]
+    finished = study.ex.run(config_updates=sweep_config(images, tmp_path, comparison=comparison, seeds=1),
+                            options={"--loglevel": "ERROR"})
+    cells = finished.result["cells"]
+    assert len(cells) == 3 * 2
+    assert {cell["result"]["grad_evals"] for cell in cells} == {8}
+    steps = {cell["key"].split("/")[0]: cell["result"]["steps"] for cell in cells}
+    assert steps == {"adam": 8, "extra_adam": 4, "alt_adam": 4}
+    metrics = json.loads(Path(cells[0]["folders"][0], "metrics.json").read_text())
+    assert {"recon_mse", "recon_mse_valid", "sample_diversity"} <= set(metrics)
+    assert metrics["grad_evals"]["values"][-1] == 8
+    written = {Path(path).name for path in finished.result["figures"]}
+    assert {"stability_vs_step_size.png", "failures_vs_step_size.png", "selected_curves.png", "summary.md",
+            "summary.csv"} <= written
+    assert set(finished.result["selected_scales"]) == {"adam", "extra_adam", "alt_adam"}
+    summary = (tmp_path / "figures" / "summary.md").read_text()
+    assert "selected scale" in summary and "extra_adam" in summary
+
+
+def test_budget_that_a_step_overshoots_stops_at_the_first_step_reaching_it(images, tmp_path):
+    finished = train_ali.ex.run(config_updates=tiny_config(images, tmp_path, steps=50, budget_grad_evals=7,
+                                                           optimizer={"name": "extra_adam"}),
+                                options={"--loglevel": "ERROR"})
+    assert (finished.result["steps"], finished.result["grad_evals"]) == (4, 8)
+
+
+def fake_run(entry, scale, seed, valid, test, diverged_at=None, diversity=1.0, status="COMPLETED", probe=0.3):
+    steps = np.array([10, 20])
+    metrics = {"recon_mse_valid": (steps, np.array([0.08, valid])), "recon_mse": (steps, np.array([0.08, test])),
+               "probe_accuracy": (steps, np.array([0.2, probe])), "sample_diversity": (steps, np.array([0.1, diversity])),
+               "grad_evals": (steps, steps.astype(float)), "wall_time": (steps, steps / 10.0),
+               "cpu_time": (steps, steps / 10.0)}
+    config = {"seed": seed, "optimizer": {"name": entry}, "sweep": {"entry": entry, "lr_scale": scale}}
+    return Run(Path(f"/runs/{entry}/{scale}/{seed}"), config, status, {}, diverged_at, metrics)
+
+
+def test_selection_reads_validation_never_test():
+    # Validation prefers scale 1, test prefers scale 4: the selection follows validation.
+    runs = [fake_run("adam", 1, seed, valid=0.05, test=0.09) for seed in (0, 1)]
+    runs += [fake_run("adam", 4, seed, valid=0.06, test=0.01) for seed in (0, 1)]
+    assert select_scales(sweep_runs(runs)) == {"adam": 1.0}
+    for run in runs:  # the test curves say the opposite; deleting them changes nothing
+        del run.metrics["recon_mse"], run.metrics["probe_accuracy"]
+    assert select_scales(sweep_runs(runs)) == {"adam": 1.0}
+
+
+def test_a_scale_with_a_diverged_or_unfinished_seed_is_not_eligible():
+    runs = [fake_run("gda", 1, 0, valid=0.07, test=0.07), fake_run("gda", 1, 1, valid=0.07, test=0.07),
+            fake_run("gda", 2, 0, valid=0.01, test=0.01), fake_run("gda", 2, 1, valid=0.01, test=0.01, diverged_at=15),
+            fake_run("gda", 3, 0, valid=0.01, test=0.01, status="RUNNING")]
+    assert select_scales(sweep_runs(runs)) == {"gda": 1.0}
+    only_diverged = [fake_run("eg", 8, 0, valid=0.01, test=0.01, diverged_at=15)]
+    assert select_scales(sweep_runs(only_diverged)) == {"eg": None}
+
+
+def test_collapse_is_final_diversity_below_the_threshold():
+    assert collapsed(fake_run("a", 1, 0, 0.1, 0.1, diversity=0.2))
+    assert not collapsed(fake_run("a", 1, 0, 0.1, 0.1, diversity=0.9))
+    assert not collapsed(fake_run("a", 1, 0, 0.1, 0.1, diversity=0.2, diverged_at=15))  # diverged, not collapsed
+
+
+def test_time_to_target_is_reached_by_some_but_not_all_runs():
+    runs = [fake_run("a", 1, seed, valid=value, test=0.1) for seed, value in enumerate((0.03, 0.05, 0.07))]
+    target = median_best(runs, "recon_mse_valid")
+    assert target == pytest.approx(0.05)
+    times = [time_to_target(run, "recon_mse_valid", target) for run in runs]
+    assert times[:2] == [2.0, 2.0] and np.isnan(times[2])
+
+
+def test_summary_reports_test_outcomes_at_the_selected_scale_and_figures_are_drawn(tmp_path):
+    runs = [fake_run("adam", 1, seed, valid=0.05, test=0.09 + seed / 100, probe=0.3) for seed in (0, 1)]
+    runs += [fake_run("adam", 4, seed, valid=0.06, test=0.01, probe=0.9, diversity=0.1) for seed in (0, 1)]
+    runs += [fake_run("extra_adam", 1, seed, valid=0.07, test=0.07, diverged_at=15 if seed else None)
+             for seed in (0, 1)]
+    cells = sweep_runs(runs)
+    rows, _ = sweep_summary(cells, select_scales(cells))
+    adam, extra = rows
+    assert (adam["selected_scale"], adam["test_mse"], adam["probe_accuracy"]) == (1.0, pytest.approx(0.095), 0.3)
+    assert adam["test_mse_std"] == pytest.approx(np.std([0.09, 0.10], ddof=1))
+    assert adam["collapsed_all"] == "2/4" and extra["diverged_all"] == "1/2"
+    assert np.isnan(extra["selected_scale"]) and extra["seeds"] == 0
+    written = draw_sweep(cells, tmp_path)
+    assert all(path.stat().st_size > 0 for path in written)
+    assert {path.name for path in written} >= {"stability_vs_step_size.png", "failures_vs_step_size.png",
+                                               "selected_curves.png", "summary.md", "summary.csv"}
