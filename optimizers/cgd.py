@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .base import GameOptimizer, Sample, StepReport
-from .field import GameField
+from .field import GameField, dot, members_of, scale
 
 
 class CompetitiveGradientDescent(GameOptimizer):
@@ -33,7 +33,9 @@ class CompetitiveGradientDescent(GameOptimizer):
 
     Cost per step: one gradient evaluation with each loss's gradient taken for all parameters,
     and :math:`2 + 2n` Hessian-vector products for :math:`n` CG iterations, each counted as one
-    gradient evaluation. ``last_cg_iterations`` and ``last_cg_residual`` (relative) describe the last solve.
+    gradient evaluation. ``last_cg_iterations`` and ``last_cg_residual`` (relative) describe the last
+    solve (in an ensemble: the most iterations and the largest residual over the members; each
+    member's conjugate gradient runs and stops on its own inner products and step sizes).
     """
 
     def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_max_iter: int = 20, **common):
@@ -53,41 +55,40 @@ class CompetitiveGradientDescent(GameOptimizer):
         eta_1, eta_2 = self.rules[first].lr, self.rules[second].lr
         field = GameField(self.game, self.params, sample(), full=True, weight_decay=self.weight_decay)
         xi = field.field
-        rhs = torch._foreach_sub(xi[first], torch._foreach_mul(field.block_product(first, second, xi[second]), eta_2))
+        rhs = torch._foreach_sub(xi[first], scale(field.block_product(first, second, xi[second]), eta_2))
 
         def schur(v):
             coupled = field.block_product(first, second, field.block_product(second, first, v))
-            return torch._foreach_sub(v, torch._foreach_mul(coupled, eta_1 * eta_2))
+            return torch._foreach_sub(v, scale(coupled, eta_1 * eta_2))
 
-        competitive_first = self._conjugate_gradient(schur, rhs)
+        competitive_first = self._conjugate_gradient(schur, rhs, members_of(self.game))
         coupled = field.block_product(second, first, competitive_first)
-        competitive_second = torch._foreach_sub(xi[second], torch._foreach_mul(coupled, eta_1))
+        competitive_second = torch._foreach_sub(xi[second], scale(coupled, eta_1))
         self.grad_evals += 1 + field.products
         self._add(self._directions({first: competitive_first, second: competitive_second}))
         return self._report(field.output, xi)
 
-    def _conjugate_gradient(self, matrix, rhs: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Solve ``matrix(x) = rhs`` by conjugate gradient from 0 (Hestenes & Stiefel, 1952)."""
+    def _conjugate_gradient(self, matrix, rhs: list[torch.Tensor], members: int | None) -> list[torch.Tensor]:
+        """Solve ``matrix(x) = rhs`` by conjugate gradient from 0 (Hestenes & Stiefel, 1952); in an
+        ensemble, member by member (each stops at its own tolerance)."""
         solution = [torch.zeros_like(t) for t in rhs]
         residual = [t.clone() for t in rhs]
         direction = [t.clone() for t in rhs]
-        squared = _dot(residual, residual)
+        initial = squared = dot(residual, residual, members)
         target = self.cgd_tol**2 * squared
+        active = (squared > target) & (squared > 0)
         iterations = 0
-        while iterations < self.cgd_max_iter and squared > target and squared > 0:
+        while iterations < self.cgd_max_iter and bool(active.any()):
             product = matrix(direction)
-            alpha = squared / _dot(direction, product)
-            torch._foreach_add_(solution, torch._foreach_mul(direction, alpha))
-            torch._foreach_sub_(residual, torch._foreach_mul(product, alpha))
-            new_squared = _dot(residual, residual)
-            direction = torch._foreach_add(residual, torch._foreach_mul(direction, new_squared / squared))
+            alpha = torch.where(active, squared / dot(direction, product, members), 0.0)
+            torch._foreach_add_(solution, scale(direction, alpha))
+            torch._foreach_sub_(residual, scale(product, alpha))
+            new_squared = torch.where(active, dot(residual, residual, members), squared)
+            direction = torch._foreach_add(residual, scale(direction, torch.where(active, new_squared / squared, 0.0)))
             squared = new_squared
+            active = active & (squared > target)
             iterations += 1
         self.last_cg_iterations = iterations
-        initial = _dot(rhs, rhs)
-        self.last_cg_residual = (squared / initial) ** 0.5 if initial > 0 else 0.0
+        relative = torch.where(initial > 0, squared / initial, 0.0).sqrt()
+        self.last_cg_residual = float(relative.max())
         return solution
-
-
-def _dot(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return float(sum((x * y).sum() for x, y in zip(a, b)))

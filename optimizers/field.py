@@ -103,11 +103,35 @@ class GameField:
         return split
 
 
-def inner(a: Vectors, b: Vectors) -> torch.Tensor:
-    """The Euclidean inner product of two player-wise vectors (a 0-d tensor)."""
-    return sum(torch.stack([(x * y).sum() for x, y in zip(a[p], b[p])]).sum() for p in a)
+def members_of(game: Game) -> int | None:
+    """The number of members of an ensemble game (:class:`ali_opt.ensemble.Ensemble`), None for one game.
+
+    An ensemble's parameters carry the members along their first dimension, and its losses are
+    the members' sums, so every Jacobian product above is member by member already; only the
+    reductions below must not mix members.
+    """
+    return getattr(game, "members", None)
 
 
-def combine(a: Vectors, b: Vectors, scale: float | torch.Tensor) -> Vectors:
-    """``a + scale * b``, player by player."""
-    return {p: [x + scale * y for x, y in zip(a[p], b[p])] for p in a}
+def dot(a: list[torch.Tensor], b: list[torch.Tensor], members: int | None = None) -> torch.Tensor:
+    """The inner product of two lists of tensors: a 0-d tensor, or one value per member."""
+    if members is None:
+        return torch.stack([(x * y).sum() for x, y in zip(a, b)]).sum()
+    return torch.stack([(x * y).reshape(members, -1).sum(1) for x, y in zip(a, b)]).sum(0)
+
+
+def scale(vectors: list[torch.Tensor], factor: float | torch.Tensor) -> list[torch.Tensor]:
+    """``factor`` times each tensor; a 1-D ``factor`` holds one value per member (the first dimension)."""
+    if torch.is_tensor(factor) and factor.dim():
+        return [t * factor.to(t.dtype).view(-1, *[1] * (t.dim() - 1)) for t in vectors]
+    return [t * factor for t in vectors]
+
+
+def flat(vectors: Vectors) -> list[torch.Tensor]:
+    """The tensors of every player, in player order."""
+    return [t for values in vectors.values() for t in values]
+
+
+def combine(a: Vectors, b: Vectors, factor: float | torch.Tensor) -> Vectors:
+    """``a + factor * b``, player by player (``factor`` may hold one value per member)."""
+    return {p: [x + y for x, y in zip(a[p], scale(b[p], factor))] for p in a}

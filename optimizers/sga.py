@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .base import GameOptimizer, Sample, StepReport
-from .field import GameField, combine, inner
+from .field import GameField, combine, dot, flat, members_of
 
 ALIGNMENT_EPSILON = 0.1
 """The paper's :math:`\\epsilon` in the sign rule (Balduzzi et al., 2018, Algorithm 1)."""
@@ -25,7 +25,8 @@ class SymplecticGradientAdjustment(GameOptimizer):
 
     .. math:: \lambda = |\lambda|\;\operatorname{sign}\!\Big(\tfrac1d\langle\xi,\nabla H\rangle\langle A^\top\xi,\nabla H\rangle + \epsilon\Big),\quad \epsilon = 0.1
 
-    With ``align=False`` :math:`\lambda` is ``sga_lambda`` as given (sign included). On
+    With ``align=False`` :math:`\lambda` is ``sga_lambda`` as given (sign included). In an ensemble
+    each member gets its own sign from its own inner products. On
     :math:`\min_x\max_y xy` with SGD, :math:`A^\top\xi = (x, y)` and the step contracts by
     :math:`\sqrt{(1-\eta\lambda)^2+\eta^2}` where simultaneous GDA grows by :math:`\sqrt{1+\eta^2}`.
     Cost per step: one gradient evaluation and three Hessian-vector products
@@ -47,8 +48,10 @@ class SymplecticGradientAdjustment(GameOptimizer):
         adjustment = {p: [0.5 * a for a in values] for p, values in adjustment.items()}
         scale = self.sga_lambda
         if self.sga_align:
-            dimension = sum(t.numel() for values in xi.values() for t in values)
-            alignment = inner(xi, hamiltonian_gradient) * inner(adjustment, hamiltonian_gradient) / dimension
+            members = members_of(self.game)
+            dimension = sum(t.numel() for t in flat(xi)) // (members or 1)
+            alignment = (dot(flat(xi), flat(hamiltonian_gradient), members)
+                         * dot(flat(adjustment), flat(hamiltonian_gradient), members) / dimension)
             scale = abs(self.sga_lambda) * torch.sign(alignment + ALIGNMENT_EPSILON)
         self.grad_evals += 1 + field.products
         self._add(self._directions(combine(xi, adjustment, scale)))
