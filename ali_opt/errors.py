@@ -1,6 +1,7 @@
 """The one exception users see for bad input, and the checks that raise it."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from sacred.utils import SacredError
@@ -29,6 +30,13 @@ def check_positive(key: str, value, *, integer: bool = False):
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
         what = "a positive integer" if integer else "a positive number"
         raise ConfigError(f"{key}={value!r} is not valid; it must be {what}")
+    return value
+
+
+def check_real(key: str, value):
+    """Any finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{key}={value!r} is not valid; it must be a finite number")
     return value
 
 

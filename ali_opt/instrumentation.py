@@ -12,7 +12,9 @@ class StepScalars:
     Names (a stable contract read by plots and users): ``loss_<player>``, ``loss_gap``
     (``loss_g - loss_d``), ``grad_norm_<player>``, ``grad_norm_<module>`` for each top-level
     module (``encoder``, ``decoder``, ``discriminator``), every metric the game reports
-    (``d_real``, ``d_fake``, ``mu_mean``, ...), and ``grad_evals``.
+    (``d_real``, ``d_fake``, ``mu_mean``, ...), ``hamiltonian`` (1/2 |xi|^2, half the
+    squared norm of the joint field, from the players' gradient norms in the report; for schemes
+    that take a player's gradient elsewhere it is made of the gradients the step used) and ``grad_evals``.
     """
 
     def __init__(self, parameter_names: dict[str, list[str]]):
@@ -26,6 +28,7 @@ class StepScalars:
         values = {f"loss_{player}": loss for player, loss in report.losses.items()}
         values["loss_gap"] = report.losses["g"] - report.losses["d"]
         values.update({f"grad_norm_{player}": norm for player, norm in report.grad_norms.items()})
+        values["hamiltonian"] = 0.5 * torch.stack(list(report.grad_norms.values())).square().sum()
         for module, members in self.module_members.items():
             squares = [report.parameter_grad_norms[player][indices].square().sum()
                        for player, indices in members.items() if player in report.parameter_grad_norms]

@@ -15,11 +15,13 @@ import contextlib
 import json
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from scipy.sparse.linalg import ArpackNoConvergence
 from tqdm import tqdm
 
 from optimizers import Averaged, GameOptimizer, build_optimizer
@@ -38,8 +40,12 @@ from .quality import quality_metrics
 from .runtime.rng import capture_rng_state, restore_rng_state
 from .runtime.stopwatch import Stopwatch
 from .runtime.threads import torch_threads
+from .spectrum import game_eigenvalues, spectrum_scalars
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+
+SPECTRUM_RESTARTS = 100
+"""ARPACK restarts allowed for one logged spectrum (each costs about 2 spectrum_k + 1 Jacobian products)."""
 
 TRAJECTORY_KEYS = ("model", "width", "loss", "data.name", "optimizer", "batch_size", "precision", "seed")
 """Config keys a resumed run must share with the run it continues."""
@@ -127,6 +133,19 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                 _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
         return mse
 
+    def log_spectrum(step: int) -> None:
+        try:
+            eigenvalues = game_eigenvalues(game, spectrum_batch, k=config["spectrum_k"], tol=config["spectrum_tol"],
+                                           maxiter=SPECTRUM_RESTARTS, seed=config["seed"])
+        except ArpackNoConvergence:
+            warnings.warn(f"step {step}: ARPACK did not reach spectrum_tol={config['spectrum_tol']} in "
+                          f"{SPECTRUM_RESTARTS} restarts; no spectrum logged at this step", stacklevel=1)
+            return
+        for name, value in spectrum_scalars(eigenvalues).items():
+            log(name, value, step)
+
+    spectrum_generator = torch.Generator(parts.device).manual_seed(config["seed"] + 1)  # not the run's batch stream
+    spectrum_batch = game.draw_batch(dataset.sample(config["batch_size"], spectrum_generator), spectrum_generator)
     scalars_of = StepScalars(optimizer.parameter_names)
     first_bad_step = torch.tensor(-1, device=parts.device)
     diverged_at, step = None, start
@@ -144,7 +163,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             evaluating = step % config["eval_every"] == 0 or last
             stopping = stop_requested()  # read once: a signal arriving later is seen at the next step
             saving = step % config["checkpoint_every"] == 0 or last or stopping
-            if not (logging or evaluating or saving):
+            spectrum = config["spectrum_every"] > 0 and step % config["spectrum_every"] == 0
+            if not (logging or evaluating or saving or spectrum):
                 continue
             synchronize(parts.device)
             wall, cpu = stopwatch.elapsed()
@@ -158,6 +178,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                         log(name, value, step)
                     progress.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
                                          recon_mse=f"{latest_mse:.4f}", refresh=False)
+                if spectrum:
+                    log_spectrum(step)
                 if evaluating:
                     latest_mse = evaluate(step)
                     best_mse = min(best_mse, latest_mse)

@@ -7,12 +7,18 @@
 | ``extragradient.py``     | ``extragradient``    | ``extra_adam``     |
 | ``past_extragradient.py``| ``past_extragradient``| ``past_extra_adam``|
 | ``optimistic.py``        | ``optimistic``       | ``optimistic_adam``|
+| ``consensus.py``         | ``consensus``        | ``consensus_adam`` |
+| ``sga.py``               | ``sga``              | ``sga_adam``       |
+| ``cgd.py``               | ``cgd``              |                    |
 
-``averaging.py`` wraps any of them with iterate averaging. Optimizers see only a
+``lookahead.py`` wraps any of them with lookahead-minmax and ``averaging.py`` with iterate
+averaging; ``field.py`` gives the second-order schemes the joint gradient field and its
+Jacobian products. Optimizers see only a
 :class:`ali_opt.game.Game`: each player's parameters and losses.
 """
 from .averaging import Averaged
 from .base import GameOptimizer, StepReport
+from .lookahead import Lookahead
 from .registry import DEFAULTS, OPTIMIZERS, build_optimizer, validate_config
 
-__all__ = ["Averaged", "DEFAULTS", "GameOptimizer", "OPTIMIZERS", "StepReport", "build_optimizer", "validate_config"]
+__all__ = ["Averaged", "DEFAULTS", "GameOptimizer", "Lookahead", "OPTIMIZERS", "StepReport", "build_optimizer", "validate_config"]

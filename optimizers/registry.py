@@ -10,16 +10,20 @@ from collections.abc import Mapping
 
 import torch
 
-from ali_opt.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive
+from ali_opt.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive, check_real
 from ali_opt.game import Game
 
 from .alternating import Alternating
 from .averaging import Averaged
 from .base import GameOptimizer
+from .cgd import CompetitiveGradientDescent
+from .consensus import Consensus
 from .extragradient import Extragradient
+from .lookahead import Lookahead
 from .optimistic import FIRST_STEPS, Optimistic
 from .past_extragradient import PastExtragradient
 from .rules import SGD, Adam
+from .sga import SymplecticGradientAdjustment
 from .simultaneous import Simultaneous
 
 OPTIMIZERS = {
@@ -33,6 +37,11 @@ OPTIMIZERS = {
     "past_extra_adam": (PastExtragradient, Adam),
     "optimistic": (Optimistic, SGD),
     "optimistic_adam": (Optimistic, Adam),
+    "consensus": (Consensus, SGD),
+    "consensus_adam": (Consensus, Adam),
+    "sga": (SymplecticGradientAdjustment, SGD),
+    "sga_adam": (SymplecticGradientAdjustment, Adam),
+    "cgd": (CompetitiveGradientDescent, SGD),
 }
 
 AVERAGING = ("none", "uniform", "ema")
@@ -49,6 +58,13 @@ DEFAULTS = {
     "first_step": "double",  # optimistic only: "double" (2 u_0, Daskalakis et al.) or "single" (u_0)
     "average": "none",  # iterate averaging: none, uniform or ema
     "ema_beta": 0.999,
+    "gamma": 0.1,  # consensus: weight of the gradient of 1/2 |field|^2
+    "sga_lambda": 1.0,  # sga: weight of the antisymmetric adjustment (its magnitude when sga_align)
+    "sga_align": True,  # sga: the paper's sign rule for sga_lambda; false keeps sga_lambda as given
+    "cgd_tol": 1e-6,  # cgd: conjugate gradient stops at this relative residual ...
+    "cgd_max_iter": 20,  # ... or after this many iterations
+    "lookahead_k": 0,  # lookahead over any scheme: synchronise every k steps (0: off)
+    "lookahead_alpha": 0.5,  # lookahead: fraction of the way from the slow weights to the fast ones
 }
 """Every key an optimizer config may hold; each optimizer uses the keys that apply to it."""
 
@@ -60,7 +76,7 @@ _PER_PLAYER_CHECKS = {
 }
 
 
-def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> GameOptimizer | Averaged:
+def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> GameOptimizer | Lookahead | Averaged:
     """The optimizer ``config["name"]`` for ``game``; missing keys take ``DEFAULTS``.
 
     Raises :class:`ConfigError` naming the key (prefixed by ``key``) for any bad value.
@@ -72,6 +88,8 @@ def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> Game
     scheme_keys = [p.name for init in (scheme, GameOptimizer) for p in inspect.signature(init).parameters.values()
                    if p.kind is p.KEYWORD_ONLY]
     optimizer = scheme(game, rules, **{k: config[k] for k in scheme_keys})
+    if config["lookahead_k"]:
+        optimizer = Lookahead(optimizer, config["lookahead_k"], config["lookahead_alpha"])
     if config["average"] == "none":
         return optimizer
     return Averaged(optimizer, config["average"], config["ema_beta"])
@@ -102,11 +120,22 @@ def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optim
         check_fraction(f"{key}.betas[{index}]", beta)
     config["betas"] = tuple(betas)
     check_positive(f"{key}.d_steps", config["d_steps"], integer=True)
-    if not isinstance(config["resample"], bool):
-        raise ConfigError(f"{key}.resample={config['resample']!r} is not valid; it must be true or false")
     check_choice(f"{key}.first_step", config["first_step"], FIRST_STEPS)
     check_choice(f"{key}.average", config["average"], AVERAGING)
     check_fraction(f"{key}.ema_beta", config["ema_beta"], closed_low=False)
+    check_nonnegative(f"{key}.gamma", config["gamma"])
+    check_real(f"{key}.sga_lambda", config["sga_lambda"])
+    for name in ("resample", "sga_align"):
+        if not isinstance(config[name], bool):
+            raise ConfigError(f"{key}.{name}={config[name]!r} is not valid; it must be true or false")
+    check_positive(f"{key}.cgd_tol", config["cgd_tol"])
+    check_positive(f"{key}.cgd_max_iter", config["cgd_max_iter"], integer=True)
+    k = config["lookahead_k"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ConfigError(f"{key}.lookahead_k={k!r} is not valid; it must be 0 (off) or a positive integer")
+    check_fraction(f"{key}.lookahead_alpha", config["lookahead_alpha"], closed_low=False)
+    if config["name"] == "cgd" and len(players) != 2:
+        raise ConfigError(f"{key}.name='cgd' is not valid for a game with players {list(players)}; cgd needs two players")
     return config
 
 

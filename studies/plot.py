@@ -6,8 +6,9 @@
 
 Runs with the same label (optimizer name, plus the config values that tell runs of one
 optimizer apart, or the ``--by`` keys) are seeds of one group. Written into ``--out``
-(default: the common parent folder of the runs read): ``recon_vs_time``, ``stability``
-and ``grad_norms`` as PNG (and PDF with ``--pdf``), ``summary.md`` and ``summary.csv``.
+(default: the common parent folder of the runs read): ``recon_vs_time``, ``stability``,
+``grad_norms`` and, when runs logged eigenvalues (``spectrum_every``), ``spectrum`` as PNG
+(and PDF with ``--pdf``), ``summary.md`` and ``summary.csv``.
 Runs of a step-size sweep (the main study) also get ``stability_vs_step_size``,
 ``failures_vs_step_size`` and ``selected_curves``, and the sweep's summary table
 (:mod:`ali_opt.plots.sweep`).
@@ -24,6 +25,7 @@ from pathlib import Path
 from ali_opt.errors import ConfigError
 from ali_opt.plots.curves import grad_norms, recon_vs_time, stability
 from ali_opt.plots.runs import Group, Run, Skipped, group_runs, load_runs
+from ali_opt.plots.spectrum import spectra
 from ali_opt.plots.summary import write_summary
 from ali_opt.plots.sweep import draw_sweep
 from ali_opt.plots.sweep_selection import sweep_runs
@@ -39,6 +41,7 @@ def draw_all(groups: Sequence[Group], out: Path, pdf: bool = False, target_mse: 
         *recon_vs_time(groups, out / "recon_vs_time.png", pdf),
         *stability(groups, out / "stability.png", pdf, smooth),
         *grad_norms(groups, out / "grad_norms.png", pdf, smooth),
+        *spectra(groups, out / "spectrum.png", pdf),
         *(draw_sweep(sweep, out, pdf) if sweep else write_summary(groups, out, target_mse)),
     ]
 

@@ -20,7 +20,8 @@ steps and after the last it logs at step ``t``:
   logging excluded.
 
 ``compare`` (a Sacred command) runs every optimizer (the ``optimizer`` settings with each
-name in turn, so ``lr`` must be one number) for ``steps`` steps on the bilinear game, the
+name in turn, so ``lr`` must be one number; plus ``lookahead_gda`` and ``lookahead_extragradient``,
+those two with lookahead k = 5, alpha = 0.5) for ``steps`` steps on the bilinear game, the
 scalar bilinear game (``dim=1``) and Dirac-GAN, each with its default options (``game``
 and ``game_options`` are not used). It logs ``<game>.<optimizer>.distance`` and adds as
 artifacts ``distances.png`` (distance against steps, log scale, one panel per game) and
@@ -59,7 +60,7 @@ from ali_opt.ensemble import Ensemble
 from ali_opt.ensemble_training import EnsembleTraining, member_scalars
 from ali_opt.game import Game
 from ali_opt.plots.ensembles import MemberCurves, plot_member_bands
-from ali_opt.plots.toy_games import PlaneTrajectories, plot_distances, plot_trajectories
+from ali_opt.plots.toy_games import LOOKAHEAD_PREFIX, PlaneTrajectories, plot_distances, plot_trajectories
 from ali_opt.runtime.sacred_setup import observe_config_folder
 from ali_opt.runtime.stopwatch import Stopwatch
 from ali_opt.runtime.threads import torch_threads
@@ -72,6 +73,10 @@ COMPARED_GAMES = {
     "dirac": ("dirac", {}),
 }
 """The games of ``compare``: a name for figures and metrics -> (toy game, options)."""
+
+LOOKAHEAD_VARIANTS = {f"{LOOKAHEAD_PREFIX}{name}": {"name": name, "lookahead_k": 5, "lookahead_alpha": 0.5}
+                      for name in ("gda", "extragradient")}
+"""The lookahead wrappers ``compare`` adds to the optimizers (k = 5, alpha = 0.5, the paper's defaults)."""
 
 PLANE_GAMES = ("scalar_bilinear", "dirac")
 """The compared games with two scalar parameters, whose paths ``compare`` draws."""
@@ -238,10 +243,10 @@ def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
     """Every optimizer on the bilinear game, the scalar bilinear game and Dirac-GAN; figures as artifacts."""
     curves = {title: {} for title in COMPARED_GAMES}
     paths = {title: {} for title in PLANE_GAMES}
-    runs = [(title, name) for title in COMPARED_GAMES for name in OPTIMIZERS]
+    runs = [(title, name) for title in COMPARED_GAMES for name in [*OPTIMIZERS, *LOOKAHEAD_VARIANTS]]
     for title, name in tqdm(runs, disable=None if progress else True, mininterval=1.0, leave=False):
         game = compared_game(title)
-        game_optimizer = build_optimizer(game, {**optimizer, "name": name})
+        game_optimizer = build_optimizer(game, {**optimizer, **LOOKAHEAD_VARIANTS.get(name, {"name": name})})
         distances, points = [game.distance_to_equilibrium()], [parameter_vector(game)]
 
         def record(step: int, report: StepReport) -> None:

@@ -62,6 +62,9 @@ def training_defaults():
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
     cell = ""  # the sweep cell this run trains (set by ali_opt.runtime.run_cells, which finds runs by it)
     figures_every_eval = False
+    spectrum_every = 0  # every this many steps, log eigenvalues of the game's Jacobian on a fixed batch (0: off)
+    spectrum_k = 6  # how many eigenvalues (largest magnitude) spectrum_every computes
+    spectrum_tol = 1e-3  # ARPACK's relative accuracy for them (0: machine precision)
     probe = {"images": 2000, "features": "hidden", "l2": 1e-2}  # linear probe of the encoder (ali_opt/probe.py)
     diversity_samples = 500  # generated vs data images for sample_diversity (ali_opt/diversity.py); 0: off
     sweep = {"entry": "", "lr_scale": 1.0}  # recorded by the sweep study for its figures; training ignores it
@@ -115,6 +118,13 @@ def check_training_config(config: dict) -> None:
     validate_config(config["optimizer"], ("d", "g"))
     for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
         check_positive(key, config[key], integer=True)
+    if isinstance(config["spectrum_every"], bool) or not isinstance(config["spectrum_every"], int) \
+            or config["spectrum_every"] < 0:
+        raise ConfigError(f"spectrum_every={config['spectrum_every']!r} is not valid; it must be an integer >= 0 (0: off)")
+    check_positive("spectrum_k", config["spectrum_k"], integer=True)
+    if isinstance(config["spectrum_tol"], bool) or not isinstance(config["spectrum_tol"], (int, float)) \
+            or not 0 <= config["spectrum_tol"] < 1:
+        raise ConfigError(f"spectrum_tol={config['spectrum_tol']!r} is not valid; it must lie in [0, 1) (0: machine precision)")
     resolve_device(config["device"])
     if isinstance(config["threads"], bool) or not isinstance(config["threads"], int) or config["threads"] < 0:
         raise ConfigError(f"threads={config['threads']!r} is not valid; it must be an integer >= 0 (0: torch's default)")

@@ -155,6 +155,53 @@ def hand_optimistic_adam_single_first_step():
     return [(x1, y1), (x2, y2), (x2 + 2 * ux2 - ux1, y2 + 2 * uy2 - uy1)]
 
 
+def hand_consensus():
+    # gamma = .5: the adjusted field is (y + .5 x, -x + .5 y), so (x, y) <- (.95 x - .1 y, .95 y + .1 x)
+    return [(0.95 - 0.2, 1.9 + 0.1), (0.7125 - 0.2, 1.9 + 0.075), (0.486875 - 0.1975, 1.87625 + 0.05125)]
+
+
+def hand_consensus_adam():
+    # gamma = .5, Adam on g = (y + .5 x, -x + .5 y)
+    # step 1 at (1, 2): g = (2.5, 0): x moves by -.1 sign(2.5), y by 0 / (0 + eps) = 0; m = (1.25, 0), v = (3.125, 0)
+    x1, y1 = 0.9, 2.0
+    # step 2 at (.9, 2): g = (2.45, .1); m = (1.85, .05), v = (4.56375, .005), c = .75
+    x2 = x1 - 0.1 * 1.85 / sqrt(0.75 * 4.56375)
+    y2 = y1 - 0.1 * 0.05 / sqrt(0.75 * 0.005)
+    # step 3 at (x2, y2): g = (y2 + x2/2, -x2 + y2/2); m = (.925 + gx/2, .025 + gy/2), v = (2.281875 + gx^2/2, .0025 + gy^2/2)
+    gx, gy = y2 + x2 / 2, -x2 + y2 / 2
+    x3 = x2 - 0.1 * (0.925 + gx / 2) / sqrt(0.875 * (2.281875 + gx**2 / 2))
+    y3 = y2 - 0.1 * (0.025 + gy / 2) / sqrt(0.875 * (0.0025 + gy**2 / 2))
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_sga():
+    # field xi = (y, -x), Jacobian J = [[0, 1], [-1, 0]] on (x, y): A = J, A^T xi = (x, y) and grad H = J^T xi = (x, y);
+    # <xi, grad H> = 0, so the aligned sign is sign(0 + .1) = +1 and lambda = 1:
+    # (x, y) <- (x - .1 (y + x), y - .1 (-x + y)) = (.9 x - .1 y, .9 y + .1 x)
+    return [(0.9 - 0.2, 1.8 + 0.1), (0.63 - 0.19, 1.71 + 0.07), (0.396 - 0.178, 1.602 + 0.044)]
+
+
+def hand_sga_adam():
+    # lambda = +1 as for sga: Adam on g = (y + x, y - x)
+    # step 1 at (1, 2): g = (3, 1): (.9, 1.9); m = (1.5, .5), v = (4.5, .5)
+    x1, y1 = 0.9, 1.9
+    # step 2 at (.9, 1.9): g = (2.8, 1); m = (2.15, .75), v = (6.17, .75), c = .75
+    x2 = x1 - 0.1 * 2.15 / sqrt(0.75 * 6.17)
+    y2 = y1 - 0.1 * 0.75 / sqrt(0.75 * 0.75)
+    # step 3 at (x2, y2): g = (y2 + x2, y2 - x2); m = (1.075 + gx/2, .375 + gy/2), v = (3.085 + gx^2/2, .375 + gy^2/2)
+    gx, gy = y2 + x2, y2 - x2
+    x3 = x2 - 0.1 * (1.075 + gx / 2) / sqrt(0.875 * (3.085 + gx**2 / 2))
+    y3 = y2 - 0.1 * (0.375 + gy / 2) / sqrt(0.875 * (0.375 + gy**2 / 2))
+    return [(x1, y1), (x2, y2), (x3, y3)]
+
+
+def hand_cgd():
+    # f = xy for x, g = -xy for y: grad_x f = y, grad_y g = -x, D_xy f = 1, D_yx g = -1, so
+    # dx = -.1 (y + .1 x) / 1.01 and dy = -.1 (-x + .1 y) / 1.01: z = x + iy <- z (1 + .1i) / 1.01,
+    # the gda iterates divided by 1.01^t
+    return [(0.8 / 1.01, 2.1 / 1.01), (0.59 / 1.0201, 2.18 / 1.0201), (0.372 / 1.030301, 2.239 / 1.030301)]
+
+
 HAND_ITERATES = {
     "gda": hand_gda,
     "adam": hand_adam,
@@ -166,7 +213,14 @@ HAND_ITERATES = {
     "past_extra_adam": hand_past_extra_adam,
     "optimistic": hand_optimistic,
     "optimistic_adam": hand_optimistic_adam,
+    "consensus": hand_consensus,
+    "consensus_adam": hand_consensus_adam,
+    "sga": hand_sga,
+    "sga_adam": hand_sga_adam,
+    "cgd": hand_cgd,
 }
+HAND_CONFIG = {"consensus": {"gamma": 0.5}, "consensus_adam": {"gamma": 0.5}}
+"""Options the hand derivations assume, beyond the defaults."""
 
 
 def assert_first_iterates(name: str, expected: list[tuple[float, float]], **config) -> None:
@@ -181,7 +235,7 @@ def assert_first_iterates(name: str, expected: list[tuple[float, float]], **conf
 
 @pytest.mark.parametrize("name", HAND_ITERATES)
 def test_first_three_iterates_match_hand_derivation(name):
-    assert_first_iterates(name, HAND_ITERATES[name]())
+    assert_first_iterates(name, HAND_ITERATES[name](), **HAND_CONFIG.get(name, {}))
 
 
 def test_every_optimizer_has_a_hand_derivation():
@@ -222,6 +276,29 @@ def test_discriminator_side_steps_twice_with_d_steps_2():
     assert_first_iterates("alt_gda", expected, d_steps=2)
 
 
+@pytest.mark.parametrize("name, expected", [
+    # k = 2, alpha = .5 over gda: (.8, 2.1); gda gives (.59, 2.18), pulled halfway back to (1, 2); gda once more
+    ("gda", [(0.8, 2.1), (0.795, 2.09), (0.795 - 0.209, 2.09 + 0.0795)]),
+    # over extragradient, z <- (.99 + .1i) z: (.79, 2.08); (.5741, 2.1382) pulled halfway to (1, 2); one more step
+    ("extragradient", [(0.79, 2.08), (0.78705, 2.0691), (0.7791795 - 0.20691, 2.048409 + 0.078705)]),
+])
+def test_lookahead_iterates(name, expected):
+    assert_first_iterates(name, expected, lookahead_k=2, lookahead_alpha=0.5)
+
+
+def test_sga_alignment_rule_picks_the_sign_of_lambda():
+    # f = xy - .25 (x^2 - y^2) at (1, 2): xi = (y - .5 x, -x - .5 y) = (1.5, -2); J = [[-.5, 1], [-1, -.5]],
+    # grad H = J^T xi = (1.25 x, 1.25 y) = (1.25, 2.5), A^T xi = (x + .5 y, y - .5 x) = (2, 1.5);
+    # <xi, grad H> <A^T xi, grad H> / 2 = (-3.125)(6.25) / 2 < -.1: lambda = -1, step -.1 (xi - A^T xi) = (.05, .35)
+    game = ScalarGame(x0=1.0, y0=2.0, mu=-0.5)
+    optimizer_for(game, "sga", lr=ETA).step(no_batch)
+    assert game.point() == pytest.approx((1.05, 2.35), abs=1e-12)
+    # with the sign fixed: step -.1 (xi + A^T xi) = (-.35, .05)
+    game = ScalarGame(x0=1.0, y0=2.0, mu=-0.5)
+    optimizer_for(game, "sga", lr=ETA, sga_align=False).step(no_batch)
+    assert game.point() == pytest.approx((0.65, 2.05), abs=1e-12)
+
+
 @pytest.mark.parametrize("kind, beta, expected", [
     # the mean of the gda iterates (.8, 2.1), (.59, 2.18), (.372, 2.239)
     ("uniform", 0.999, ((0.8 + 0.59 + 0.372) / 3, (2.1 + 2.18 + 2.239) / 3)),
@@ -251,6 +328,10 @@ def test_averaged_gda_iterates(kind, beta, expected):
     ("past_extra_adam", {}, [[0]], 1),
     ("optimistic", {}, [[0]], 1),
     ("optimistic_adam", {}, [[0]], 1),
+    ("consensus", {}, [[0]], 2),  # the field, and J^T xi
+    ("sga_adam", {}, [[0]], 4),  # the field, J^T xi, and J xi one player at a time
+    ("cgd", {}, [[0]], 5),  # the field, the right-hand side, one CG iteration (exact in 1-D) of 2, the second player
+    ("gda", {"lookahead_k": 2}, [[0]], 1),
 ])
 def test_batches_drawn_and_gradient_evaluations_per_step(name, config, batches_per_step, evals_per_step):
     """Which batch each evaluation of a step uses (numbered from the step's first draw)."""

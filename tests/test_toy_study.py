@@ -58,7 +58,8 @@ def test_compare_draws_every_optimizer_on_every_game(tmp_path):
     assert sorted(json.loads((folder / "run.json").read_text())["artifacts"]) == sorted(expected)
     assert all((folder / name).stat().st_size > 10_000 for name in expected)
     assert set(run.result) == set(COMPARED_GAMES)
-    assert all(set(by_optimizer) == set(OPTIMIZERS) for by_optimizer in run.result.values())
+    expected = {*OPTIMIZERS, "lookahead_gda", "lookahead_extragradient"}
+    assert all(set(by_optimizer) == expected for by_optimizer in run.result.values())
     metrics = logged(tmp_path)
     assert metrics["dirac.optimistic.distance"]["steps"] == [3, 6]
     assert metrics["bilinear.gda.distance"]["values"][-1] == run.result["bilinear"]["gda"]

@@ -54,7 +54,8 @@ class Maxout(nn.Module):
 class _MaxOfTwo(torch.autograd.Function):
     """max(x[:, 2f], x[:, 2f + 1]) for each unit f; the gradient goes to the larger piece (the
     first on ties), remembered as a boolean mask instead of being recomputed from the output.
-    Returns (maximum, mask); written in the form ``torch.func`` transforms accept (``vmap`` included)."""
+    Returns (maximum, mask); written in the form ``torch.func`` transforms accept (``vmap`` included),
+    with a forward-mode rule (``jvp``) so that ``torch.func.jvp`` goes through it too."""
 
     generate_vmap_rule = True
 
@@ -69,6 +70,13 @@ class _MaxOfTwo(torch.autograd.Function):
         _, first_wins = output
         ctx.mark_non_differentiable(first_wins)
         ctx.save_for_backward(first_wins)
+        ctx.save_for_forward(first_wins)
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (first_wins,) = ctx.saved_tensors
+        first, second = tangent.unflatten(1, (-1, 2)).unbind(2)
+        return torch.where(first_wins, first, second), None
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor, _) -> torch.Tensor:

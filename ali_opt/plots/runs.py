@@ -29,7 +29,9 @@ Skipped = tuple[Path, str]
 PLAYERS = ("d", "g")
 
 DISTINGUISHING_KEYS = ("optimizer.lr", "optimizer.betas", "optimizer.momentum", "optimizer.resample",
-                       "optimizer.d_steps", "optimizer.average", "optimizer.ema_beta", "model", "width", "loss",
+                       "optimizer.d_steps", "optimizer.average", "optimizer.ema_beta", "optimizer.gamma",
+                       "optimizer.sga_lambda", "optimizer.sga_align", "optimizer.lookahead_k",
+                       "optimizer.lookahead_alpha", "model", "width", "loss",
                        "data.name", "batch_size", "precision")
 """Config keys whose differences among runs of one optimizer go into the default group label."""
 

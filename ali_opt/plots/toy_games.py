@@ -20,8 +20,14 @@ SCHEMES = list(dict.fromkeys(scheme for scheme, _ in OPTIMIZERS.values()))
 """The game schemes in registry order; each takes one colour of matplotlib's cycle (C0, C1, ...)."""
 
 
+LOOKAHEAD_PREFIX = "lookahead_"
+"""``lookahead_<name>``: optimizer ``name`` wrapped in lookahead, drawn dotted in its scheme's colour."""
+
+
 def optimizer_style(name: str) -> dict:
-    """Matplotlib line keywords for optimizer ``name``: colour by scheme, dashes for Adam."""
+    """Matplotlib line keywords for optimizer ``name``: colour by scheme, dashes for Adam, dots for lookahead."""
+    if name.startswith(LOOKAHEAD_PREFIX):
+        return {**optimizer_style(name[len(LOOKAHEAD_PREFIX):]), "linestyle": ":"}
     scheme, rule = OPTIMIZERS[name]
     return {"color": f"C{SCHEMES.index(scheme) % 10}", "linestyle": "--" if rule is Adam else "-"}
 
