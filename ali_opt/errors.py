@@ -33,6 +33,15 @@ def check_positive(key: str, value, *, integer: bool = False):
     return value
 
 
+def check_count_or_auto(key: str, value, auto_meaning: str) -> int | None:
+    """An integer >= 1, or ``"auto"`` (returned as ``None``), whose meaning the message states."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}={value!r} is not valid; it must be an integer >= 1, or 'auto' ({auto_meaning})")
+    return value
+
+
 def check_real(key: str, value):
     """Any finite number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):

@@ -21,6 +21,7 @@ recorded in ``output/comparisons``. With ``optimizer.name`` set (or a named conf
 from __future__ import annotations
 
 import ali_opt  # noqa: F401
+import sys
 from pathlib import Path
 
 from sacred import Experiment
@@ -64,8 +65,8 @@ def study_config():
     checkpoint_every = 500
     data = {"heldout": 1000, "validation": 1000}
     executor = EXECUTOR_DEFAULTS["executor"]  # local or slurm (ali_opt.runtime)
-    workers = 0  # cells at once (local); 0: one per GPU with CUDA, else one per CPU core
-    threads = 0  # torch threads per cell; 0: the cores divided among the workers
+    workers = "auto"  # cells at once (local), >= 1; auto: one per GPU with CUDA, else one per CPU core
+    threads = "auto"  # torch threads per cell, >= 1; auto: the cores divided among the workers
     slurm = dict(EXECUTOR_DEFAULTS["slurm"])  # partition, time_min, cpus_per_task, gpus_per_task, ...
     pdf = False  # also write the figures as PDF
 
@@ -133,4 +134,8 @@ def main(_config, _run, _log):
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    try:
+        ex.run_commandline()
+    except KeyboardInterrupt:  # the running cells have checkpointed and stopped (see executor=local)
+        sys.exit("interrupted: the running cells wrote checkpoints; run the same command again to resume them "
+                 "(finished cells are skipped)")

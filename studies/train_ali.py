@@ -23,7 +23,7 @@ from ali_opt.ali import LOSSES
 from ali_opt.runtime.checkpoint import checkpoint_path
 from ali_opt.data import DATASETS
 from ali_opt.runtime.devices import resolve_device
-from ali_opt.errors import ConfigError, check_choice, check_positive
+from ali_opt.errors import ConfigError, check_choice, check_count_or_auto, check_positive
 from ali_opt.models import MODELS
 from ali_opt.quality import check_quality_config
 from ali_opt.runtime.sacred_setup import observe_config_folder
@@ -56,7 +56,7 @@ def training_defaults():
     checkpoint_every = 1000
     seed = 0
     device = "auto"  # auto, cpu, cuda, cuda:N
-    threads = 0  # torch CPU threads; 0 keeps torch's default
+    threads = "auto"  # torch CPU threads, >= 1; auto keeps torch's default
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk
@@ -126,8 +126,7 @@ def check_training_config(config: dict) -> None:
             or not 0 <= config["spectrum_tol"] < 1:
         raise ConfigError(f"spectrum_tol={config['spectrum_tol']!r} is not valid; it must lie in [0, 1) (0: machine precision)")
     resolve_device(config["device"])
-    if isinstance(config["threads"], bool) or not isinstance(config["threads"], int) or config["threads"] < 0:
-        raise ConfigError(f"threads={config['threads']!r} is not valid; it must be an integer >= 0 (0: torch's default)")
+    check_count_or_auto("threads", config["threads"], "torch's default")
     check_choice("precision", config["precision"], PRECISIONS)
     if config["output"] and Path(config["output"]).exists() and not Path(config["output"]).is_dir():
         raise ConfigError(f"output={config['output']!r} is a file; give a folder for the runs (existing runs in it are kept)")

@@ -15,10 +15,12 @@ from tests.conftest import tiny_config
 
 @pytest.mark.parametrize("values, message", [
     ({"executor": "kubernetes"}, "executor='kubernetes' is not valid; choose one of: local, slurm"),
-    ({"workers": -1}, "workers=-1 is not valid; it must be an integer >= 0"),
-    ({"workers": "2"}, "workers='2' is not valid; it must be an integer >= 0"),
+    ({"workers": -1}, "workers=-1 is not valid; it must be an integer >= 1, or 'auto'"),
+    ({"workers": 0}, "workers=0 is not valid; it must be an integer >= 1, or 'auto'"),
+    ({"workers": "2"}, "workers='2' is not valid; it must be an integer >= 1, or 'auto'"),
     ({"workers": True}, "workers=True is not valid"),
-    ({"threads": -1}, "threads=-1 is not valid; it must be an integer >= 0"),
+    ({"threads": -1}, "threads=-1 is not valid; it must be an integer >= 1, or 'auto'"),
+    ({"threads": 0}, "threads=0 is not valid; it must be an integer >= 1, or 'auto'"),
     ({"worker": 2}, "worker=2: unknown key in the executor config; valid keys: executor, workers, threads, slurm"),
     ({"slurm": "debug"}, "slurm='debug' is not valid; it must be a dict of SLURM options"),
     ({"slurm": {"queue": "x"}}, "slurm.queue='x': unknown key in the slurm options"),
@@ -53,7 +55,7 @@ def test_slurm_with_an_unreachable_controller_is_refused(monkeypatch, tmp_path):
 
 def test_defaults_and_thread_shares():
     config = executor_config({})
-    assert (config.executor, config.workers, config.threads) == ("local", os.cpu_count(), 0)  # no GPU here
+    assert (config.executor, config.workers, config.threads) == ("local", os.cpu_count(), None)  # no GPU here
     assert config.threads_per_cell() == 1
     assert executor_config({"workers": 2, "threads": 3}).threads_per_cell() == 3
     assert executor_config({"workers": 64}).threads_per_cell() == 1

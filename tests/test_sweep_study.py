@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +177,28 @@ def test_summary_reports_test_outcomes_at_the_selected_scale_and_figures_are_dra
     assert all(path.stat().st_size > 0 for path in written)
     assert {path.name for path in written} >= {"stability_vs_step_size.png", "failures_vs_step_size.png",
                                                "selected_curves.png", "summary.md", "summary.csv"}
+
+
+def test_ctrl_c_stops_the_sweep_with_one_line_and_the_running_cells_checkpointed(images, tmp_path):
+    """SIGINT to the study's process group, as Ctrl-C in a terminal sends it: the running cells
+    write checkpoints, the study says how to resume in one line (no traceback) and exits non-zero."""
+    output = tmp_path / "runs"
+    config = sweep_config(images, output, comparison=[{"name": "adam"}], lr_scales=[1], seeds=2, workers=2,
+                          budget_grad_evals=100000, checkpoint_every=5, eval_every=100000)
+    config_file = tmp_path / "sweep.json"
+    config_file.write_text(json.dumps(config))
+    study = subprocess.Popen([sys.executable, "-m", "studies.extragradient_cifar10", "with", str(config_file)],
+                             cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(output.glob("*/checkpoint.pt")) and time.monotonic() < deadline and study.poll() is None:
+        time.sleep(0.1)
+    assert study.poll() is None, study.communicate()
+    os.killpg(study.pid, signal.SIGINT)
+    _, stderr = study.communicate(timeout=120)
+    assert study.returncode == 1
+    assert "interrupted: the running cells wrote checkpoints; run the same command again" in stderr
+    assert "Traceback" not in stderr
+    statuses = [json.loads((folder / "run.json").read_text())["status"]
+                for folder in output.iterdir() if (folder / "checkpoint.pt").is_file()]
+    assert statuses and all(status == "INTERRUPTED" for status in statuses)

@@ -8,10 +8,11 @@ import torch
 
 
 @contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` torch CPU threads (0: leave the count as it is), restoring it after."""
+def torch_threads(count: int | str | None) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads (``None`` or ``"auto"``: leave torch's
+    count as it is), restoring it after."""
     before = torch.get_num_threads()
-    if count:
+    if count not in (None, "auto"):
         torch.set_num_threads(count)
     try:
         yield

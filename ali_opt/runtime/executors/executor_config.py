@@ -4,10 +4,10 @@ Keys (a plain dict, as a Sacred study holds it; see :data:`EXECUTOR_DEFAULTS`):
 
 - ``executor``: ``local`` (this machine, a process per cell) or ``slurm`` (a SLURM job per
   cell, through submitit);
-- ``workers``: cells run at once by ``local`` (each on its own GPU when CUDA is present);
-  0 picks one per GPU when CUDA is present, else one per CPU core;
-- ``threads``: torch CPU threads of each cell; 0 picks the machine's cores divided by
-  ``workers`` (``local``) or ``slurm.cpus_per_task`` (``slurm``);
+- ``workers``: cells run at once by ``local`` (each on its own GPU when CUDA is present),
+  an integer >= 1 or ``"auto"``: one per GPU when CUDA is present, else one per CPU core;
+- ``threads``: torch CPU threads of each cell, an integer >= 1 or ``"auto"``: the machine's
+  cores divided by ``workers`` (``local``) or ``slurm.cpus_per_task`` (``slurm``);
 - ``slurm``: ``partition`` ("" for the cluster's default), ``time_min`` (a job's time
   limit in minutes), ``cpus_per_task``, ``gpus_per_task``, ``array_parallelism`` (jobs
   of the array running at once) and ``sbatch`` (any other sbatch options, such as
@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ...errors import ConfigError, check_choice, check_positive
+from ...errors import ConfigError, check_choice, check_count_or_auto, check_positive
 
 EXECUTORS = ("local", "slurm")
 
 SLURM_DEFAULTS = {"partition": "", "time_min": 60, "cpus_per_task": 1, "gpus_per_task": 0,
                   "array_parallelism": 64, "sbatch": {}}
 
-EXECUTOR_DEFAULTS = {"executor": "local", "workers": 0, "threads": 0, "slurm": SLURM_DEFAULTS}
+AUTO = "auto"
+
+EXECUTOR_DEFAULTS = {"executor": "local", "workers": AUTO, "threads": AUTO, "slurm": SLURM_DEFAULTS}
 """The executor keys and their defaults."""
 
 EXECUTOR_KEYS = tuple(EXECUTOR_DEFAULTS)
@@ -51,12 +53,13 @@ class ExecutorConfig:
 
     executor: str = "local"
     workers: int = 1
-    """Resolved: never 0."""
-    threads: int = 0
+    """Resolved: never ``"auto"``."""
+    threads: int | None = None
+    """``None`` for ``"auto"``, resolved per cell by :meth:`threads_per_cell`."""
     slurm: SlurmOptions = field(default_factory=SlurmOptions)
 
     def threads_per_cell(self) -> int:
-        """The torch threads each cell gets (``threads``, or its share of the cores when 0)."""
+        """The torch threads each cell gets (``threads``, or its share of the cores when ``"auto"``)."""
         if self.threads:
             return self.threads
         if self.executor == "slurm":
@@ -76,15 +79,10 @@ def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConf
     values = dict(values or {})
     _check_known("executor config", values, EXECUTOR_KEYS)
     executor = check_choice("executor", values.get("executor", "local"), EXECUTORS)
-    workers = values.get("workers", 0)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ConfigError(f"workers={workers!r} is not valid; it must be an integer >= 0 (0: one per GPU when "
-                          "CUDA is present, else one per CPU core)")
-    workers = workers or automatic_workers()
-    threads = values.get("threads", 0)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-        raise ConfigError(f"threads={threads!r} is not valid; it must be an integer >= 0 (0: the cores divided "
-                          "among the cells running at once)")
+    workers = check_count_or_auto("workers", values.get("workers", AUTO),
+                                  "one per GPU when CUDA is present, else one per CPU core")
+    workers = automatic_workers() if workers is None else workers
+    threads = check_count_or_auto("threads", values.get("threads", AUTO), "the cores divided among the cells running at once")
     given = values.get("slurm") or {}
     if not isinstance(given, dict):
         raise ConfigError(f"slurm={given!r} is not valid; it must be a dict of SLURM options "
@@ -104,8 +102,8 @@ def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConf
 
 
 def automatic_workers() -> int:
-    """``workers=0``: one worker per GPU when CUDA is present, else one per CPU core (with
-    ``threads=0``, one thread each: on 2 cores, 2 x 1 ran more cells per hour than 1 x 2,
+    """``workers="auto"``: one worker per GPU when CUDA is present, else one per CPU core (with
+    ``threads="auto"``, one thread each: on 2 cores, 2 x 1 ran more cells per hour than 1 x 2,
     see the README's sweep throughput)."""
     if torch.cuda.is_available():
         return torch.cuda.device_count()
