@@ -34,8 +34,7 @@ class EnsembleTraining:
 
     def step(self) -> StepReport:
         """One optimizer step of every member; freezes the members that diverge in it."""
-        inner = self.optimizer.inner if isinstance(self.optimizer, Averaged) else self.optimizer
-        start = inner._copy_parameters()
+        start = self.optimizer._copy_parameters()  # wrappers (averaging, lookahead) pass this to the scheme
         report = self.optimizer.step(self.ensemble.sample_batch)
         self.steps_done += 1
         finite = member_finite(report, self.ensemble)
@@ -44,7 +43,7 @@ class EnsembleTraining:
         frozen = ~self.alive
         if frozen.any():
             with torch.no_grad():
-                for player, params in inner.params.items():
+                for player, params in self.optimizer.params.items():
                     for param, value in zip(params, start[player]):
                         keep = frozen.to(param.device).reshape(-1, *[1] * (param.dim() - 1))
                         param.copy_(torch.where(keep, value, param))

@@ -34,11 +34,13 @@ def check_positive(key: str, value, *, integer: bool = False):
 
 
 def check_count_or_auto(key: str, value, auto_meaning: str) -> int | None:
-    """An integer >= 1, or ``"auto"`` (returned as ``None``), whose meaning the message states."""
-    if value == "auto":
+    """An integer >= 1, or automatic: ``None`` or ``"auto"`` (returned as ``None``), whose
+    meaning the message states. (``None`` makes a good Sacred default: Sacred warns when a
+    value's type changes, except from ``None``.)"""
+    if value is None or value == "auto":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}={value!r} is not valid; it must be an integer >= 1, or 'auto' ({auto_meaning})")
+        raise ConfigError(f"{key}={value!r} is not valid; it must be an integer >= 1, or 'auto' / None ({auto_meaning})")
     return value
 
 

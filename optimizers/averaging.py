@@ -6,10 +6,11 @@ from contextlib import contextmanager
 
 import torch
 
-from .base import GameOptimizer, Sample, StepReport
+from .base import GameOptimizer
+from .wrapper import OptimizerWrapper
 
 
-class Averaged:
+class Averaged(OptimizerWrapper):
     r"""Wraps a game optimizer and keeps an average of its iterates :math:`\theta_1, \theta_2, \dots`.
 
     .. math::
@@ -25,26 +26,17 @@ class Averaged:
     """
 
     def __init__(self, inner: GameOptimizer, kind: str, beta: float = 0.999):
-        self.inner = inner
+        super().__init__(inner)
         self.kind = kind
         self.beta = beta
-        self.count = 0
         with torch.no_grad():
             self.average = {player: [p.detach().clone() for p in params] for player, params in inner.params.items()}
 
-    def __getattr__(self, name):  # players, parameter_names, params, grad_evals, game ...
-        if name == "inner":  # not set yet (copy, unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def step(self, sample: Sample) -> StepReport:
-        report = self.inner.step(sample)
-        self.count += 1
+    def after_step(self) -> None:
         weight = 1.0 / self.count if self.kind == "uniform" else 1.0 - self.beta
         with torch.no_grad():
             for player, params in self.inner.params.items():
                 torch._foreach_lerp_(self.average[player], params, weight)
-        return report
 
     @contextmanager
     def averaged_parameters(self) -> Iterator[None]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import torch
 
-from .base import GameOptimizer, Sample, StepReport
+from .base import GameOptimizer
+from .wrapper import OptimizerWrapper
 
 
-class Lookahead:
+class Lookahead(OptimizerWrapper):
     r"""Wraps a game optimizer; its iterates are the fast weights :math:`\tilde\theta`.
 
     .. math::
@@ -24,26 +25,17 @@ class Lookahead:
     """
 
     def __init__(self, inner: GameOptimizer, k: int, alpha: float):
-        self.inner = inner
+        super().__init__(inner)
         self.k = k
         self.alpha = alpha
-        self.count = 0
         self.slow = inner._copy_parameters()
 
-    def __getattr__(self, name):  # players, parameter_names, params, grad_evals, game, helpers ...
-        if name == "inner":  # not set yet (copy, unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def step(self, sample: Sample) -> StepReport:
-        report = self.inner.step(sample)
-        self.count += 1
+    def after_step(self) -> None:
         if self.count % self.k == 0:
             with torch.no_grad():
                 for player, params in self.inner.params.items():
                     torch._foreach_lerp_(self.slow[player], params, self.alpha)
             self.inner._restore_parameters(self.slow)
-        return report
 
     def state_dict(self) -> dict:
         return {"inner": self.inner.state_dict(), "slow": self.slow, "count": self.count}

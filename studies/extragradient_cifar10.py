@@ -65,8 +65,8 @@ def study_config():
     checkpoint_every = 500
     data = {"heldout": 1000, "validation": 1000}
     executor = EXECUTOR_DEFAULTS["executor"]  # local or slurm (ali_opt.runtime)
-    workers = "auto"  # cells at once (local), >= 1; auto: one per GPU with CUDA, else one per CPU core
-    threads = "auto"  # torch threads per cell, >= 1; auto: the cores divided among the workers
+    workers = None  # cells at once (local), >= 1; None or "auto": one per GPU with CUDA, else one per CPU core
+    threads = None  # torch threads per cell, >= 1; None or "auto": the cores divided among the workers
     slurm = dict(EXECUTOR_DEFAULTS["slurm"])  # partition, time_min, cpus_per_task, gpus_per_task, ...
     pdf = False  # also write the figures as PDF
 

@@ -56,7 +56,7 @@ def training_defaults():
     checkpoint_every = 1000
     seed = 0
     device = "auto"  # auto, cpu, cuda, cuda:N
-    threads = "auto"  # torch CPU threads, >= 1; auto keeps torch's default
+    threads = None  # torch CPU threads, >= 1; None or "auto" keeps torch's default
     precision = "fp32"  # fp32, or bf16 autocast
     resume = ""  # a run folder (or checkpoint file) to continue
     output = "runs/train_ali"  # FileStorageObserver folder; "" records nothing on disk

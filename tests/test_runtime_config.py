@@ -15,12 +15,12 @@ from tests.conftest import tiny_config
 
 @pytest.mark.parametrize("values, message", [
     ({"executor": "kubernetes"}, "executor='kubernetes' is not valid; choose one of: local, slurm"),
-    ({"workers": -1}, "workers=-1 is not valid; it must be an integer >= 1, or 'auto'"),
-    ({"workers": 0}, "workers=0 is not valid; it must be an integer >= 1, or 'auto'"),
-    ({"workers": "2"}, "workers='2' is not valid; it must be an integer >= 1, or 'auto'"),
+    ({"workers": -1}, "workers=-1 is not valid; it must be an integer >= 1, or 'auto' / None"),
+    ({"workers": 0}, "workers=0 is not valid; it must be an integer >= 1, or 'auto' / None"),
+    ({"workers": "2"}, "workers='2' is not valid; it must be an integer >= 1, or 'auto' / None"),
     ({"workers": True}, "workers=True is not valid"),
-    ({"threads": -1}, "threads=-1 is not valid; it must be an integer >= 1, or 'auto'"),
-    ({"threads": 0}, "threads=0 is not valid; it must be an integer >= 1, or 'auto'"),
+    ({"threads": -1}, "threads=-1 is not valid; it must be an integer >= 1, or 'auto' / None"),
+    ({"threads": 0}, "threads=0 is not valid; it must be an integer >= 1, or 'auto' / None"),
     ({"worker": 2}, "worker=2: unknown key in the executor config; valid keys: executor, workers, threads, slurm"),
     ({"slurm": "debug"}, "slurm='debug' is not valid; it must be a dict of SLURM options"),
     ({"slurm": {"queue": "x"}}, "slurm.queue='x': unknown key in the slurm options"),

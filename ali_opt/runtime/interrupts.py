@@ -1,4 +1,5 @@
-"""Turning SIGINT/SIGTERM into a request the training loop honours at the end of a step."""
+"""Signals: SIGINT/SIGTERM as a request the training loop honours at the end of a step, or as
+KeyboardInterrupt for a sweep."""
 from __future__ import annotations
 
 import signal
@@ -24,3 +25,18 @@ def stop_requests() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def sigterm_as_keyboard_interrupt() -> Iterator[None]:
+    """In the main thread, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so that a sweep
+    stopped with ``kill`` (or by a batch system) stops its cells too; the old handler returns
+    on exit. Outside the main thread nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -5,8 +5,9 @@ Keys (a plain dict, as a Sacred study holds it; see :data:`EXECUTOR_DEFAULTS`):
 - ``executor``: ``local`` (this machine, a process per cell) or ``slurm`` (a SLURM job per
   cell, through submitit);
 - ``workers``: cells run at once by ``local`` (each on its own GPU when CUDA is present),
-  an integer >= 1 or ``"auto"``: one per GPU when CUDA is present, else one per CPU core;
-- ``threads``: torch CPU threads of each cell, an integer >= 1 or ``"auto"``: the machine's
+  an integer >= 1, or automatic (``None``, the default, or ``"auto"``): one per GPU when CUDA
+  is present, else one per CPU core;
+- ``threads``: torch CPU threads of each cell, an integer >= 1, or automatic: the machine's
   cores divided by ``workers`` (``local``) or ``slurm.cpus_per_task`` (``slurm``);
 - ``slurm``: ``partition`` ("" for the cluster's default), ``time_min`` (a job's time
   limit in minutes), ``cpus_per_task``, ``gpus_per_task``, ``array_parallelism`` (jobs
@@ -29,9 +30,7 @@ EXECUTORS = ("local", "slurm")
 SLURM_DEFAULTS = {"partition": "", "time_min": 60, "cpus_per_task": 1, "gpus_per_task": 0,
                   "array_parallelism": 64, "sbatch": {}}
 
-AUTO = "auto"
-
-EXECUTOR_DEFAULTS = {"executor": "local", "workers": AUTO, "threads": AUTO, "slurm": SLURM_DEFAULTS}
+EXECUTOR_DEFAULTS = {"executor": "local", "workers": None, "threads": None, "slurm": SLURM_DEFAULTS}
 """The executor keys and their defaults."""
 
 EXECUTOR_KEYS = tuple(EXECUTOR_DEFAULTS)
@@ -53,13 +52,13 @@ class ExecutorConfig:
 
     executor: str = "local"
     workers: int = 1
-    """Resolved: never ``"auto"``."""
+    """Resolved: a count, never automatic."""
     threads: int | None = None
-    """``None`` for ``"auto"``, resolved per cell by :meth:`threads_per_cell`."""
+    """``None``: automatic, resolved per cell by :meth:`threads_per_cell`."""
     slurm: SlurmOptions = field(default_factory=SlurmOptions)
 
     def threads_per_cell(self) -> int:
-        """The torch threads each cell gets (``threads``, or its share of the cores when ``"auto"``)."""
+        """The torch threads each cell gets (``threads``, or its share of the cores when automatic)."""
         if self.threads:
             return self.threads
         if self.executor == "slurm":
@@ -79,10 +78,10 @@ def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConf
     values = dict(values or {})
     _check_known("executor config", values, EXECUTOR_KEYS)
     executor = check_choice("executor", values.get("executor", "local"), EXECUTORS)
-    workers = check_count_or_auto("workers", values.get("workers", AUTO),
+    workers = check_count_or_auto("workers", values.get("workers"),
                                   "one per GPU when CUDA is present, else one per CPU core")
     workers = automatic_workers() if workers is None else workers
-    threads = check_count_or_auto("threads", values.get("threads", AUTO), "the cores divided among the cells running at once")
+    threads = check_count_or_auto("threads", values.get("threads"), "the cores divided among the cells running at once")
     given = values.get("slurm") or {}
     if not isinstance(given, dict):
         raise ConfigError(f"slurm={given!r} is not valid; it must be a dict of SLURM options "
@@ -102,8 +101,8 @@ def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConf
 
 
 def automatic_workers() -> int:
-    """``workers="auto"``: one worker per GPU when CUDA is present, else one per CPU core (with
-    ``threads="auto"``, one thread each: on 2 cores, 2 x 1 ran more cells per hour than 1 x 2,
+    """Automatic ``workers``: one worker per GPU when CUDA is present, else one per CPU core (with
+    automatic ``threads``, one thread each: on 2 cores, 2 x 1 ran more cells per hour than 1 x 2,
     see the README's sweep throughput)."""
     if torch.cuda.is_available():
         return torch.cuda.device_count()

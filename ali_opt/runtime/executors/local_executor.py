@@ -1,9 +1,9 @@
 """``executor=local``: ``workers`` cells at once on this machine, a process each, through
 :class:`concurrent.futures.ThreadPoolExecutor` (a worker thread waits on its cell's process).
 
-When the sweep stops early (Ctrl-C, an error in the parent) the cells not yet started are
-cancelled and the running ones get SIGTERM, on which training writes a checkpoint and
-stops: the next run of the sweep resumes them.
+When the sweep stops early (Ctrl-C, SIGTERM to the sweep's process, an error in the parent)
+the cells not yet started are cancelled and the running ones get SIGTERM, on which training
+writes a checkpoint and stops: the next run of the sweep resumes them.
 """
 from __future__ import annotations
 

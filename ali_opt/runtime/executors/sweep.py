@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ...errors import ConfigError
+from ..interrupts import sigterm_as_keyboard_interrupt
 from .cell_process import ENTRY_POINT, Attempt, describe_exit, prepare_attempt
 from .cells import CELL_KEY, DONE, FAILED, RESUMED, SKIPPED, Cell, CellOutcome
 from .executor_config import ExecutorConfig
@@ -58,21 +60,25 @@ def run_cells(cells: Sequence[Cell], executor_config: dict | ExecutorConfig | No
     with tqdm(total=len(cells), initial=len(outcomes), desc="cells", unit="cell", disable=not progress,
               file=sys.stderr) as bar:
         bar.set_postfix(skipped=len(outcomes), refresh=False)
-        for attempt, returncode, error in _execute(attempts, config, folder):
-            outcomes[attempt.key] = _outcome_after_running(by_key[attempt.key], plans[attempt.key], attempt,
-                                                           returncode, error)
-            bar.update()
-            bar.set_postfix(failed=sum(outcome.status == FAILED for outcome in outcomes.values()), refresh=False)
+        # Ctrl-C, SIGTERM or an error here stops the running cells at once (they checkpoint first)
+        with sigterm_as_keyboard_interrupt(), closing(_execute(attempts, config, folder)) as finished:
+            for attempt, returncode, error in finished:
+                outcomes[attempt.key] = _outcome_after_running(by_key[attempt.key], plans[attempt.key], attempt,
+                                                               returncode, error)
+                bar.update()
+                bar.set_postfix(failed=sum(outcome.status == FAILED for outcome in outcomes.values()),
+                                refresh=False)
     return [outcomes[cell.key] for cell in cells]
 
 
 def _execute(attempts: list[Attempt], config: ExecutorConfig, folder: Path):
     if not attempts:
-        return iter(())
+        return
     if config.executor == "slurm":
         from .slurm_executor import run_slurm  # imports submitit
-        return run_slurm(attempts, config.slurm, folder / "slurm")
-    return run_local(attempts, config.workers)
+        yield from run_slurm(attempts, config.slurm, folder / "slurm")
+    else:
+        yield from run_local(attempts, config.workers)
 
 
 def _checked(cells: Sequence[Cell]) -> list[Cell]:

@@ -1,0 +1,31 @@
+"""The base of the optimizers that wrap another game optimizer (averaging, lookahead)."""
+from __future__ import annotations
+
+from .base import GameOptimizer, Sample, StepReport
+
+
+class OptimizerWrapper:
+    """Steps ``inner``, then does its own work (:meth:`after_step`) on the new iterates.
+
+    What the wrapper does not define (players, parameter_names, params, grad_evals, game, the
+    parameter helpers ...) is the inner optimizer's. ``count`` is the number of steps taken.
+    """
+
+    def __init__(self, inner: GameOptimizer):
+        self.inner = inner
+        self.count = 0
+
+    def __getattr__(self, name):
+        if name == "inner":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def step(self, sample: Sample) -> StepReport:
+        """One step of ``inner`` (its report, from the pre-update point), then :meth:`after_step`."""
+        report = self.inner.step(sample)
+        self.count += 1
+        self.after_step()
+        return report
+
+    def after_step(self) -> None:
+        raise NotImplementedError
