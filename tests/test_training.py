@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from ali_opt.runtime import sacred_setup
+from ali_opt.runtime.sacred_setup import AtomicFileStorageObserver
 from studies.train_ali import ex
 from tests.conftest import tiny_config
 
@@ -139,6 +141,33 @@ def test_file_storage_flag_and_another_output_are_refused(images, tmp_path):
         ex.run(config_updates=config, options={"--file_storage": str(tmp_path / "flagged"), "--loglevel": "ERROR",
                                                "UPDATE": [f"output={tmp_path / 'other'}"]})
     assert not (tmp_path / "other").exists() and not (tmp_path / "flagged").exists()
+
+
+def test_a_record_write_cut_short_leaves_the_previous_record_whole(tmp_path, monkeypatch):
+    """A process killed while Sacred rewrites run.json would leave half a file, and a sweep would
+    lose that run's checkpoint; the project's observer replaces the file in one rename."""
+    observer = AtomicFileStorageObserver(tmp_path)
+    observer.dir = str(tmp_path)
+    observer.save_json({"status": "RUNNING", "step": 10}, "run.json")
+    assert json.loads((tmp_path / "run.json").read_text()) == {"status": "RUNNING", "step": 10}
+    assert (tmp_path / "run.json").stat().st_mode & 0o777 == 0o644
+
+    def dump_half_then_die(obj, file, **options):
+        file.write('{"status": "RUNN')
+        raise KeyboardInterrupt  # the kill, mid-write
+
+    monkeypatch.setattr(sacred_setup.json, "dump", dump_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        observer.save_json({"status": "COMPLETED", "step": 20}, "run.json")
+    assert json.loads((tmp_path / "run.json").read_text()) == {"status": "RUNNING", "step": 10}
+    assert [path.name for path in tmp_path.iterdir()] == ["run.json"]  # no temporary file left
+
+
+def test_runs_are_recorded_by_the_atomic_observer(images, tmp_path):
+    run = ex.run(config_updates=tiny_config(images, tmp_path, steps=5, eval_every=5, checkpoint_every=5),
+                 options={"--loglevel": "ERROR"})
+    assert [type(observer) for observer in run.observers] == [AtomicFileStorageObserver]
+    assert json.loads((tmp_path / str(run._id) / "run.json").read_text())["status"] == "COMPLETED"
 
 
 def cli(*args, cwd=ROOT):

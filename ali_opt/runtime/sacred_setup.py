@@ -3,18 +3,42 @@
 Where runs go is the config key ``output`` (or the key a study names). Sacred's own
 ``-F DIR`` (``--file_storage``) flag is taken as another way to write ``output=DIR``: the run
 is recorded once, in ``DIR``, with its checkpoints, and a comparison's runs go there too.
-Giving both ``-F DIR`` and a different ``output=...`` is refused.
+Giving both ``-F DIR`` and a different ``output=...`` is refused. The observer writes its
+JSON files (``run.json``, ``config.json``, ``metrics.json``, ...) atomically, so a run killed
+mid-write keeps its last complete record, which is how a sweep finds its checkpoint.
 """
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Callable
 
 from sacred import Experiment
 from sacred.observers import FileStorageObserver
+from sacred.serializer import flatten
 
 from ..errors import ConfigError
 
 FILE_STORAGE_FLAG = "--file_storage"
+
+
+class AtomicFileStorageObserver(FileStorageObserver):
+    """Sacred's FileStorageObserver, but each JSON file is written to a temporary file beside
+    it and renamed over it: a reader (or a process killed mid-write) sees the old file or the
+    new one, never half of one. Sacred's own writes the file in place."""
+
+    def save_json(self, obj, filename):
+        target = os.path.join(self.dir, filename)
+        handle, temporary = tempfile.mkstemp(dir=self.dir, prefix=f".{filename}.", suffix=".tmp")
+        try:
+            os.fchmod(handle, 0o644)  # as an ordinary file (mkstemp makes it private)
+            with os.fdopen(handle, "w") as file:
+                json.dump(flatten(obj), file, sort_keys=True, indent=2)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
 
 
 def file_storage_flag_as_config(experiment: Experiment, key: str = "output") -> Callable[[dict], dict]:
@@ -48,7 +72,7 @@ def replace_config_observer(experiment: Experiment, folder: str) -> None:
     (none for an empty ``folder``); observers given otherwise stay."""
     experiment.observers[:] = [o for o in experiment.observers if not getattr(o, "from_config", False)]
     if folder:
-        observer = FileStorageObserver(folder)
+        observer = AtomicFileStorageObserver(folder)
         observer.from_config = True
         experiment.observers.append(observer)
 
