@@ -62,11 +62,11 @@ class RunParts:
     batch_generator: torch.Generator
 
 
-def build_run(config: dict) -> RunParts:
-    """Device, data, models, game and optimizer of a run, seeded from ``config["seed"]``."""
-    device = resolve_device(config["device"])
-    if device.type == "cpu":
-        retain_freed_memory()
+def load_run_data(config: dict, device: torch.device | str = "cpu") -> Dataset:
+    """The dataset of a run (downloaded first when missing and allowed), checked against its model.
+
+    A sweep calls it once before starting its cells, so that they neither download at once
+    into one folder nor all fail one after another on a wrong ``data.root``."""
     data = config["data"]
     dataset = load_dataset(data["name"], root=data["root"], heldout=data["heldout"], device=device,
                            download=data["download"], verify_checksum=data["verify_checksum"], seed=config["seed"],
@@ -74,6 +74,15 @@ def build_run(config: dict) -> RunParts:
     if tuple(dataset.train.shape[1:]) != data_shape(config["model"]):
         raise ConfigError(f"model={config['model']!r} takes data of shape {data_shape(config['model'])}, but "
                           f"data.name={data['name']!r} holds {tuple(dataset.train.shape[1:])}; pick a matching model")
+    return dataset
+
+
+def build_run(config: dict) -> RunParts:
+    """Device, data, models, game and optimizer of a run, seeded from ``config["seed"]``."""
+    device = resolve_device(config["device"])
+    if device.type == "cpu":
+        retain_freed_memory()
+    dataset = load_run_data(config, device)
     torch.manual_seed(config["seed"])
     models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_marginals)
     game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,

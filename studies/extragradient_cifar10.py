@@ -32,6 +32,7 @@ from ali_opt.plots.runs import group_runs, load_runs
 from ali_opt.plots.sweep_selection import select_scales, sweep_runs
 from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, run_cells
 from ali_opt.runtime.sacred_setup import file_storage_flag_as_config
+from ali_opt.training import load_run_data
 
 from . import train_ali
 from .comparison import comparing, observe_study, training_config
@@ -114,7 +115,9 @@ def main(_config, _run, _log):
     config = dict(_config)
     if config["optimizer"]["name"]:
         return train_ali.train_run(config, _run, _log)
-    outcomes = run_cells(sweep_cells(config), {key: config[key] for key in EXECUTOR_KEYS})
+    cells = sweep_cells(config)
+    load_run_data(cells[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
+    outcomes = run_cells(cells, {key: config[key] for key in EXECUTOR_KEYS})
     for outcome in outcomes:
         if outcome.status == FAILED:
             _log.warning("cell %s failed: %s", outcome.key, outcome.error)

@@ -9,6 +9,7 @@ import pytest
 
 from ali_opt.errors import ConfigError
 from ali_opt.runtime import FAILED, Cell, executor_config, run_cells
+from ali_opt.runtime.executors.executor_config import oversubscription
 from ali_opt.runtime.executors.run_records import cell_runs, plan
 from tests.conftest import tiny_config
 
@@ -99,3 +100,14 @@ def test_a_cell_key_reused_with_other_settings_is_refused(images, tmp_path):
     with pytest.raises(ConfigError, match=r"cell 'adam/seed0': its run in .*1 has steps=20, but the cell now has "
                                           r"steps=40; give the cell a new key or another output folder"):
         run_cells([Cell("adam/seed0", tiny_config(images, tmp_path, steps=40))], progress=False)
+
+
+def test_more_threads_than_cores_is_warned_about_before_any_cell_runs(tmp_path, caplog):
+    cores = os.cpu_count()
+    assert oversubscription(executor_config({"workers": cores, "threads": 1})) == ""
+    assert oversubscription(executor_config({})) == ""
+    warning = oversubscription(executor_config({"workers": cores, "threads": 2}))
+    assert f"runs {2 * cores} CPU threads on {cores} cores" in warning
+    with caplog.at_level("WARNING"), pytest.raises(ConfigError, match="cells=\\[\\] is not valid"):
+        run_cells([], {"workers": cores, "threads": 2}, progress=False)
+    assert warning in caplog.text

@@ -111,6 +111,18 @@ def test_sweep_gives_every_cell_the_budget_and_draws_the_answer(images, tmp_path
     assert "selected scale" in summary and "extra_adam" in summary
 
 
+def test_missing_data_fails_the_sweep_once_before_any_cell_starts(images, tmp_path, monkeypatch):
+    def no_cells(cells, executor):
+        raise AssertionError("a cell was started")
+
+    monkeypatch.setattr(study, "run_cells", no_cells)
+    config = sweep_config(images, tmp_path / "runs")
+    config["data"] = {**config["data"], "root": str(tmp_path / "missing.npz")}
+    with pytest.raises(ConfigError, match="missing.npz"):
+        study.ex.run(config_updates=config, options={"--loglevel": "ERROR"})
+    assert not (tmp_path / "runs" / "executor").exists()
+
+
 def test_budget_that_a_step_overshoots_stops_at_the_first_step_reaching_it(images, tmp_path):
     finished = train_ali.ex.run(config_updates=tiny_config(images, tmp_path, steps=50, budget_grad_evals=7,
                                                            optimizer={"name": "extra_adam"}),

@@ -66,6 +66,21 @@ class ExecutorConfig:
         return max(1, (os.cpu_count() or 1) // self.workers)
 
 
+def oversubscription(config: ExecutorConfig) -> str:
+    """A warning when ``executor=local`` runs more CPU threads at once than this machine has
+    cores ("" otherwise): measured on 2 cores, two cells of 2 threads each ran 5 times slower
+    each than one alone."""
+    if config.executor != "local" or torch.cuda.is_available():
+        return ""
+    cores = os.cpu_count() or 1
+    threads = config.workers * config.threads_per_cell()
+    if threads <= cores:
+        return ""
+    return (f"workers={config.workers} x threads={config.threads_per_cell()} runs {threads} CPU threads on {cores} "
+            f"cores: every cell will run several times slower; keep workers x threads <= {cores} "
+            "(leave both unset for one thread per core)")
+
+
 def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConfig:
     """``values`` (any subset of :data:`EXECUTOR_KEYS`) checked and completed with the defaults.
 

@@ -1,6 +1,7 @@
 """:func:`run_cells`: train a list of cells on the configured executor, idempotently."""
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from contextlib import closing
@@ -15,8 +16,11 @@ from .cell_process import ENTRY_POINT, Attempt, describe_exit, prepare_attempt
 from .cells import CELL_KEY, DONE, FAILED, RESUMED, SKIPPED, Cell, CellOutcome
 from .executor_config import ExecutorConfig
 from .executor_config import executor_config as checked_executor_config
+from .executor_config import oversubscription
 from .local_executor import gpu_slots, run_local
 from .run_records import Plan, RunRecord, cell_runs, check_same_settings, plan
+
+LOG = logging.getLogger(__name__)
 
 STALE_AFTER_S = 120.0
 """A run that says RUNNING but wrote no heartbeat for this long (Sacred beats every 10 s)
@@ -43,6 +47,8 @@ def run_cells(cells: Sequence[Cell], executor_config: dict | ExecutorConfig | No
     trained with other settings.
     """
     config = checked_executor_config(executor_config)
+    if oversubscription(config):
+        LOG.warning(oversubscription(config))
     cells = _checked(cells)
     if config.executor == "local":
         gpu_slots(config.workers)  # fewer GPUs than workers: a ConfigError before anything starts
