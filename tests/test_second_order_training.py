@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -51,3 +52,24 @@ def test_spectrum_is_logged_and_leaves_the_trajectory_alone(images, tmp_path):
     # the Hamiltonian is half the squared norm of the field: both players' gradient norms
     half_squared = 0.5 * (np.square(metrics["grad_norm_d"]["values"]) + np.square(metrics["grad_norm_g"]["values"]))
     np.testing.assert_allclose(metrics["hamiltonian"]["values"], half_squared, rtol=1e-5)
+
+
+def test_spectrum_time_is_kept_out_of_both_clocks(images, tmp_path, monkeypatch):
+    import ali_opt.training
+
+    computing = ali_opt.training.game_eigenvalues
+
+    def slow_eigenvalues(*args, **kwargs):
+        time.sleep(1.0)  # sleeping costs wall time only: add CPU time too
+        deadline = time.process_time() + 0.5
+        while time.process_time() < deadline:
+            pass
+        return computing(*args, **kwargs)
+
+    monkeypatch.setattr(ali_opt.training, "game_eigenvalues", slow_eigenvalues)
+    settings = {"steps": 4, "log_every": 2, "eval_every": 4, "checkpoint_every": 4, "spectrum_k": 2,
+                "spectrum_tol": 0.01}
+    finished = run(images, tmp_path, **settings, spectrum_every=2)  # two spectra: 3 s of wall, 1 s of CPU
+    metrics = json.loads((tmp_path / "1" / "metrics.json").read_text())
+    assert metrics["eig_max_abs"]["steps"] == [2, 4]
+    assert finished.result["wall_time"] < 1.5 and finished.result["cpu_time"] < 1.0
