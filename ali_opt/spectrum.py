@@ -114,36 +114,28 @@ class _CountingOperator(LinearOperator):
 
 def _operator(game: Game, params: dict[str, list[torch.Tensor]], batch: Any, products: str,
               reseed: Callable[[], None], size: int) -> _CountingOperator:
-    reference = next(iter(params.values()))[0]
-    shapes = {player: [p.shape for p in values] for player, values in params.items()}
+    primal = _named_parameters(game)
+    owners = {player: list(named) for player, named in game.player_parameters().items()}
+    reference = next(iter(primal.values()))
 
-    def to_torch(vector: np.ndarray) -> dict[str, list[torch.Tensor]]:
-        flat = torch.from_numpy(vector).to(device=reference.device, dtype=reference.dtype)
-        split, start = {}, 0
-        for player, player_shapes in shapes.items():
-            split[player] = []
-            for shape in player_shapes:
-                count = shape.numel()
-                split[player].append(flat[start:start + count].view(shape))
-                start += count
-        return split
-
-    def to_numpy(vectors: dict[str, list[torch.Tensor]]) -> np.ndarray:
-        flat = torch.cat([t.reshape(-1) for player in shapes for t in vectors[player]])
-        return flat.detach().cpu().double().numpy()
+    def pieces(vector: np.ndarray) -> dict[str, torch.Tensor]:
+        return _unflatten(torch.from_numpy(vector).to(device=reference.device, dtype=reference.dtype), primal)
 
     if products == "vjp":
         reseed()
         field = GameField(game, params, batch)
-        return _CountingOperator(size, lambda v: to_numpy(field.transpose_product(to_torch(v))))
+
+        def vjp(vector: np.ndarray) -> np.ndarray:
+            named = pieces(vector)
+            product = field.transpose_product({player: [named[name] for name in names]
+                                               for player, names in owners.items()})
+            return torch.cat([t.reshape(-1) for player in owners for t in product[player]]).cpu().double().numpy()
+
+        return _CountingOperator(size, vjp)
     function = _functional_field(game, batch, reseed)
-    primal = _named_parameters(game)
-    names = list(primal)
 
     def jvp(vector: np.ndarray) -> np.ndarray:
-        tangent_lists = to_torch(vector)
-        tangent = dict(zip(names, [t for player in shapes for t in tangent_lists[player]]))
-        _, out = torch.func.jvp(function, (primal,), (tangent,))
+        _, out = torch.func.jvp(function, (primal,), (pieces(vector),))
         return out.detach().cpu().double().numpy()
 
     return _CountingOperator(size, jvp)

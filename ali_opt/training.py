@@ -153,8 +153,9 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
         for name, value in spectrum_scalars(eigenvalues).items():
             log(name, value, step)
 
-    spectrum_generator = torch.Generator(parts.device).manual_seed(config["seed"] + 1)  # not the run's batch stream
-    spectrum_batch = game.draw_batch(dataset.sample(config["batch_size"], spectrum_generator), spectrum_generator)
+    if config["spectrum_every"]:  # one fixed batch, drawn from a stream of its own (not the run's batches)
+        spectrum_generator = torch.Generator(parts.device).manual_seed(config["seed"] + 1)
+        spectrum_batch = game.draw_batch(dataset.sample(config["batch_size"], spectrum_generator), spectrum_generator)
     scalars_of = StepScalars(optimizer.parameter_names)
     first_bad_step = torch.tensor(-1, device=parts.device)
     diverged_at, step = None, start
