@@ -13,6 +13,16 @@ real pairs :math:`(x, G_z(x))` and generated pairs :math:`(G_x(z), z)`, :math:`z
 :math:`\ell_g = -\ell_d` (``loss="minimax"``, the saturating form). At the equilibrium
 :math:`D \equiv 1/2` and :math:`\ell_d = 2\log 2`. Real and generated pairs go through the
 discriminator together in one pass.
+
+Instance noise (Arjovsky and Bottou, 2017; the stabiliser of the reproduction report), off by
+default: with ``instance_noise={"std": s, "anneal": ..., "anneal_steps": T}`` the discriminator
+sees :math:`(x + \sigma_t n_1, G_z(x))` and :math:`(G_x(z) + \sigma_t n_2, z)`, :math:`n \sim N(0, I)`,
+while the encoder still reads the clean :math:`x`. :math:`\sigma_t = s` (``"constant"``) or
+:math:`s \max(0, 1 - t/T)` (``"linear"``, 0 from step T on), :func:`instance_noise_std`. The
+draw :math:`n` and :math:`\sigma_t` travel in the batch, so an optimizer that evaluates a batch
+twice adds the same noise twice, and a resumed run draws what the straight run drew. The game
+learns :math:`t` from :meth:`ALIGame.set_progress`, which the training loop calls before each
+step draws its batch.
 """
 from __future__ import annotations
 
@@ -23,12 +33,49 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import check_choice
+from .ensemble import PerMember, member_index
+from .errors import ConfigError, check_choice
 from .game import Game, GameOutput
 from .models.layers import seeded_dropout
 
 LOSSES = ("non_saturating", "minimax")
 EQUILIBRIUM_LOSS = 2 * torch.log(torch.tensor(2.0)).item()
+
+ANNEALING = ("constant", "linear")
+"""How instance noise's standard deviation changes with the step (:func:`instance_noise_std`)."""
+
+NO_INSTANCE_NOISE = {"std": 0.0, "anneal": "linear", "anneal_steps": 0}
+"""The ``instance_noise`` config key's default: off."""
+
+
+def check_instance_noise(value, key: str = "instance_noise") -> dict:
+    """``value`` completed with :data:`NO_INSTANCE_NOISE`'s entries; :class:`ConfigError` when bad."""
+    if value is None:
+        return dict(NO_INSTANCE_NOISE)
+    if not isinstance(value, dict) or set(value) - set(NO_INSTANCE_NOISE):
+        raise ConfigError(f"{key}={value!r} is not valid; give a dict with keys std, anneal, anneal_steps, "
+                          'such as {"std": 0.1, "anneal": "linear", "anneal_steps": 10000}')
+    noise = {**NO_INSTANCE_NOISE, **value}
+    std, steps = noise["std"], noise["anneal_steps"]
+    if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 <= std < float("inf"):
+        raise ConfigError(f"{key}.std={std!r} is not valid; it must be a finite number >= 0 (0: off)")
+    check_choice(f"{key}.anneal", noise["anneal"], ANNEALING)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ConfigError(f"{key}.anneal_steps={steps!r} is not valid; it must be an integer >= 0")
+    if std > 0 and noise["anneal"] == "linear" and steps == 0:
+        raise ConfigError(f"{key}.anneal_steps=0 is not valid with anneal='linear'; give the step at which the "
+                          "noise reaches 0, or anneal='constant'")
+    return noise
+
+
+def instance_noise_std(noise: dict, step: int) -> float:
+    r""":math:`\sigma_t` at step ``step`` (counted from 1; 0 before training) of the ``instance_noise``
+    config ``noise``: ``std`` (``"constant"``) or ``std * max(0, 1 - step / anneal_steps)`` (``"linear"``)."""
+    if noise["std"] == 0:
+        return 0.0
+    if noise["anneal"] == "constant":
+        return float(noise["std"])
+    return float(noise["std"]) * max(0.0, 1.0 - step / noise["anneal_steps"])
 
 
 class ALIBatch(NamedTuple):
@@ -41,10 +88,16 @@ class ALIBatch(NamedTuple):
     """Prior draws for the generated pairs, (N, *latent_shape)."""
     epsilon: torch.Tensor
     r"""Encoder noise, (N, *latent_shape): :math:`z = \mu(x) + \sigma(x)\,\epsilon`."""
-    dropout_seed: int | None
-    """Seeds the generator the discriminator's dropout masks are drawn from. None: the masks come
-    from the global generator (a vmapped :class:`~ali_opt.ensemble.Ensemble`, whose members cannot
-    each draw from a generator of their own)."""
+    dropout_seed: int | PerMember | None
+    """Seeds the generator the discriminator's dropout masks are drawn from. In a stacked batch of an
+    :class:`~ali_opt.ensemble.Ensemble`, a :class:`~ali_opt.ensemble.PerMember` of the members' seeds:
+    member i draws its masks from ``values[i]``, as a separate run does. None: the masks come from
+    the global generator (under ``vmap(randomness="different")`` in an ensemble), new at every evaluation."""
+    instance_noise: torch.Tensor | None = None
+    r"""Instance noise :math:`n \sim N(0, I)`, (2N, *data_shape): rows :N go to the real pairs' x,
+    rows N: to the generated pairs' :math:`G_x(z)`. None: no instance noise."""
+    instance_noise_std: float = 0.0
+    r""":math:`\sigma_t` of the step the batch was drawn for: the discriminator sees :math:`x + \sigma_t n`."""
 
 
 class ALIGame(Game):
@@ -66,6 +119,7 @@ class ALIGame(Game):
         latent_shape: tuple[int, ...],
         loss: str = "non_saturating",
         autocast_dtype: torch.dtype | None = None,
+        instance_noise: dict | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -74,6 +128,13 @@ class ALIGame(Game):
         self.latent_shape = tuple(latent_shape)
         self.loss = check_choice("loss", loss, LOSSES)
         self.autocast_dtype = autocast_dtype
+        self.instance_noise = check_instance_noise(instance_noise)
+        self.progress = 0
+
+    @property
+    def zero_sum(self) -> bool:
+        """Only the minimax loss is zero-sum (:attr:`ali_opt.game.Game.zero_sum`)."""
+        return self.loss == "minimax"
 
     def player_of(self, parameter_name: str) -> str:
         return "d" if parameter_name.startswith("discriminator.") else "g"
@@ -83,15 +144,26 @@ class ALIGame(Game):
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
 
+    def set_progress(self, step: int) -> None:
+        r"""The step the next batches are drawn for (counted from 1; 0 before training): it sets
+        instance noise's :math:`\sigma_t`. The training loop calls it before each step."""
+        self.progress = int(step)
+
     def draw_batch(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ALIBatch:
-        """The batch of data ``x`` with its noise: epsilon, then z (each N(0, I), float32), then
-        the dropout seed, drawn in this order from ``generator`` (on ``x``'s device; None: the
-        global generator). On a GPU, reading the seed back synchronises with the device."""
+        r"""The batch of data ``x`` with its noise: epsilon, then z (each N(0, I), float32), then
+        the dropout seed, then, when instance noise's :math:`\sigma_t` at :attr:`progress` is above
+        0, the instance noise (N(0, I), (2N, *data_shape)), drawn in this order from ``generator``
+        (on ``x``'s device; None: the global generator). On a GPU, reading the seed back
+        synchronises with the device."""
         shape = (x.shape[0], *self.latent_shape)
         epsilon = torch.randn(shape, generator=generator, device=x.device)
         z = torch.randn(shape, generator=generator, device=x.device)
         seed = int(torch.randint(2**62, (), generator=generator, device=x.device))
-        return ALIBatch(x, z, epsilon, seed)
+        std = instance_noise_std(self.instance_noise, self.progress)
+        if std == 0:
+            return ALIBatch(x, z, epsilon, seed)
+        noise = torch.randn((2 * x.shape[0], *x.shape[1:]), generator=generator, device=x.device)
+        return ALIBatch(x, z, epsilon, seed, noise, std)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The encoder's mean and log standard deviation of z given x."""
@@ -100,15 +172,18 @@ class ALIGame(Game):
     def forward(self, batch: ALIBatch | torch.Tensor) -> GameOutput:
         if isinstance(batch, torch.Tensor):
             batch = self.draw_batch(batch)
-        x, z, epsilon, dropout_seed = batch
+        x, z, epsilon, dropout_seed, noise, noise_std = batch
         n = x.shape[0]
-        masks = contextlib.nullcontext() if dropout_seed is None else seeded_dropout(dropout_seed, x.device)
+        masks = _dropout_masks(dropout_seed, x.device)
         with self._autocast(x.device), masks:
             mu, log_sigma = self.encoder(x)
             sigma = log_sigma.exp()
             z_hat = mu + sigma * epsilon
             x_tilde = self.decoder(z)
-            logits = self.discriminator(torch.cat([x.to(x_tilde.dtype), x_tilde]), torch.cat([z_hat, z])).float()
+            joint_x = torch.cat([x.to(x_tilde.dtype), x_tilde])
+            if noise is not None:
+                joint_x = joint_x + (noise_std * noise).to(joint_x.dtype)
+            logits = self.discriminator(joint_x, torch.cat([z_hat, z])).float()
         real, fake = logits[:n], logits[n:]
         loss_d = F.softplus(-real).mean() + F.softplus(fake).mean()
         if self.loss == "non_saturating":
@@ -138,3 +213,16 @@ class ALIGame(Game):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         with self._autocast(z.device):
             return self.decoder(z).float()
+
+
+def _dropout_masks(dropout_seed: int | PerMember | None, device: torch.device):
+    """Where the dropout masks of one evaluation come from (see :attr:`ALIBatch.dropout_seed`)."""
+    if dropout_seed is None:
+        return contextlib.nullcontext()
+    if isinstance(dropout_seed, PerMember):
+        member = member_index()
+        if member is None:
+            raise ValueError("a batch whose dropout_seed holds one seed per member is evaluated by an Ensemble, "
+                             "not by one game")
+        return seeded_dropout(dropout_seed.values, device, member)
+    return seeded_dropout(dropout_seed, device)

@@ -21,17 +21,27 @@ of game :math:`i` seeded with ``batch_seeds[i]`` draws it; these generators are 
 ensemble's ``state_dict`` (as extra state), so checkpoints carry them.
 
 Buffers and randomness. Buffers (BatchNorm running statistics) are stacked too and move per
-member: each member's statistics follow its own batches, as in a separate run. Random numbers
-drawn *inside* a member's forward pass (dropout masks, ALI's prior draws until they travel in
-the batch) come from ``vmap(randomness="different")``: independent across members, reproducible
-from the global torch seed, but not the numbers a separate run would draw. Games whose
-randomness is all in the batch (the toy games) match separate runs exactly.
+member: each member's statistics follow its own batches, as in a separate run. A batch carries
+its randomness: tensors of noise (ALI's prior draws z and encoder noise epsilon, the toy
+games' data) and seeds, Python ints such as ALI's ``dropout_seed``. Stacking turns the
+members' seeds into one :class:`PerMember` entry (a shared batch's seed becomes one per
+member), and a batch holding one is evaluated with ``vmap(randomness="same")``: each member
+reads its seed with :func:`member_index` and draws from a generator of its own, so member
+:math:`i` reuses every random draw of its batch, dropout masks included, and those draws are the
+ones a separate run draws from the same batch (ALI: :func:`ali_opt.models.layers.seeded_dropout`).
+Extragradient and alternating schemes that evaluate one batch twice therefore see the same masks
+twice, as in a separate run. Only a batch without seeds (ALI's with ``dropout_seed=None``) leaves
+the draws inside a member's forward pass to ``vmap(randomness="different")``: independent
+across members, reproducible from the global torch seed, new at every evaluation, and not the
+numbers a separate run would draw.
 """
 from __future__ import annotations
 
 import copy
 import statistics
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -46,9 +56,27 @@ SEPARATOR = ":"
 
 
 class Stacked(NamedTuple):
-    """A batch with one entry per member along the first dimension of every tensor in ``batch``."""
+    """A batch with one entry per member along the first dimension of every tensor in ``batch``
+    (and in every :class:`PerMember` entry)."""
 
     batch: Any
+
+
+@dataclass(frozen=True)
+class PerMember:
+    """One seed per member (a non-tensor entry of a stacked batch, such as ALI's ``dropout_seed``):
+    member i's forward pass finds it whole and takes ``values[i]`` by :func:`member_index`."""
+
+    values: tuple[int, ...]
+
+
+_MEMBER_INDEX: ContextVar[torch.Tensor | None] = ContextVar("ensemble_member_index", default=None)
+
+
+def member_index() -> torch.Tensor | None:
+    """Inside an :class:`Ensemble`'s forward pass, the index of the member being evaluated (a 0-d
+    tensor, batched under ``vmap``: index a stack of every member's values with it); None outside."""
+    return _MEMBER_INDEX.get()
 
 
 class Ensemble(Game):
@@ -94,14 +122,21 @@ class Ensemble(Game):
         stacked = isinstance(batch, Stacked)
         self._stateless.train(self.training)  # not a submodule, so train() / eval() do not reach it
 
-        def member(member_params, member_buffers, member_batch):
-            output = functional_call(self._stateless, (member_params, member_buffers), (member_batch,))
+        def member(member_params, member_buffers, member_batch, index):
+            token = _MEMBER_INDEX.set(index)
+            try:
+                output = functional_call(self._stateless, (member_params, member_buffers), (member_batch,))
+            finally:
+                _MEMBER_INDEX.reset(token)
             return output.losses, dict(output.metrics)
 
-        batch_dims = pytree.tree_map(lambda leaf: 0 if isinstance(leaf, torch.Tensor) else None, batch.batch) \
+        batch = batch.batch if stacked else pytree.tree_map(self._seeds_per_member, batch)
+        batch_dims = pytree.tree_map(lambda leaf: 0 if isinstance(leaf, torch.Tensor) else None, batch) \
             if stacked else None
-        losses, metrics = vmap(member, in_dims=(0, 0, batch_dims), randomness="different")(
-            params, buffers, batch.batch if stacked else batch)
+        seeded = any(isinstance(leaf, PerMember) for leaf in pytree.tree_leaves(batch))
+        indices = torch.arange(self.members, device=next(iter(params.values())).device)
+        losses, metrics = vmap(member, in_dims=(0, 0, batch_dims, 0), randomness="same" if seeded else "different")(
+            params, buffers, batch, indices)
         member_losses = {f"loss_{player}": loss.detach() for player, loss in losses.items()}
         return GameOutput(losses={player: loss.sum() for player, loss in losses.items()},
                           metrics={**member_losses, **metrics})
@@ -114,6 +149,10 @@ class Ensemble(Game):
         if batches[0] is None:  # deterministic games draw no batch
             return batches[0]
         return Stacked(pytree.tree_map(_stack, batches[0], *batches[1:]))
+
+    def _seeds_per_member(self, leaf: Any) -> Any:
+        """A seed of a batch shared by every member: the same seed for each member."""
+        return PerMember((leaf,) * self.members) if _is_seed(leaf) else leaf
 
     def distance_to_equilibrium(self) -> float | None:
         """The median of :meth:`member_distances` (None when the game knows no equilibrium)."""
@@ -168,14 +207,20 @@ class Ensemble(Game):
             generator.set_state(generator_state)
 
 
+def _is_seed(leaf: Any) -> bool:
+    return isinstance(leaf, int) and not isinstance(leaf, bool)
+
+
 def _stack(*leaves):
-    """The members' values of one batch entry: tensors stacked; anything else (None, a number)
-    must be the same for every member and is shared."""
+    """The members' values of one batch entry: tensors stacked; seeds (Python ints) gathered into
+    one :class:`PerMember`; anything else (None, a float) must be the same for every member and is shared."""
     if isinstance(leaves[0], torch.Tensor):
         return torch.stack(leaves)
+    if all(_is_seed(leaf) for leaf in leaves):
+        return PerMember(tuple(leaves))
     if any(leaf != leaves[0] for leaf in leaves):
         raise ValueError(f"the members' batches differ in a non-tensor entry ({leaves[0]!r}, ...); a stacked batch "
-                         "can only share such entries (for ALI, draw batches with dropout_seed=None)")
+                         "can only share such entries, or hold one seed (an int) per member")
     return leaves[0]
 
 

@@ -34,7 +34,7 @@ class EnsembleTraining:
 
     def step(self) -> StepReport:
         """One optimizer step of every member; freezes the members that diverge in it."""
-        start = self.optimizer._copy_parameters()  # wrappers (averaging, lookahead) pass this to the scheme
+        start = self.optimizer.copy_parameters()  # wrappers (averaging, lookahead) pass this to the scheme
         report = self.optimizer.step(self.ensemble.sample_batch)
         self.steps_done += 1
         finite = member_finite(report, self.ensemble)

@@ -4,18 +4,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from sacred.utils import SacredError
 
-
-class ConfigError(SacredError, ValueError):
+class ConfigError(ValueError):
     """Bad user input: one line naming the key, the value and what would be valid.
 
-    Subclasses Sacred's error so that a Sacred command line prints the message alone
-    (no traceback) and exits non-zero; subclasses ValueError for plain Python callers.
+    A plain ValueError: nothing here imports Sacred. A study's command line
+    (:func:`ali_opt.runtime.sacred_setup.run_commandline`) prints it as that one line, with
+    no traceback, and exits non-zero.
     """
-
-    def __init__(self, message: str):
-        super().__init__(message, print_traceback=False)
 
 
 def check_choice(key: str, value, choices: Iterable[str]):

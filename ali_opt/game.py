@@ -33,6 +33,12 @@ class Game(nn.Module):
 
     players: tuple[str, ...] = ()
 
+    zero_sum: bool = False
+    r"""True when the players' losses sum to zero, up to terms that each depend on one player's
+    parameters only (two players: :math:`\nabla^2_{\theta_2\theta_1}\ell_2 = -(\nabla^2_{\theta_1\theta_2}\ell_1)^\top`).
+    Competitive gradient descent then solves its linear system by conjugate gradient; for a game
+    that does not declare it, by GMRES (:mod:`optimizers.cgd`)."""
+
     def player_of(self, parameter_name: str) -> str:
         """The player owning the parameter called ``parameter_name`` in ``named_parameters()``."""
         raise NotImplementedError

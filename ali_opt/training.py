@@ -7,7 +7,23 @@ counted from 1: the scalars logged at step ``t`` describe the ``t``-th optimizer
 With ``budget_grad_evals`` > 0 a run stops at the first step after which the optimizer's
 cumulative gradient evaluations reach the budget (``steps`` is then a cap): runs of
 optimizers that spend different evaluations per step get the same compute. That last step
-is logged, evaluated and checkpointed like the final step.
+is logged, evaluated and checkpointed like the final step. ``budget_flops`` > 0 does the same
+with the optimizer's cumulative FLOPs (at most one of the two budgets is set): every step is
+charged the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts for it on the run's
+model, batch size and precision, measured once per configuration on copies of the game and the
+optimizer and cached (:mod:`ali_opt.metrics.flops`), so measuring changes nothing in the run.
+The cumulative count is logged as ``flops`` beside ``grad_evals``, checkpointed, and returned.
+
+Evaluations happen every ``eval_every`` steps, or, with ``eval_points`` (fractions of the
+budget in [0, 1]: of ``budget_flops`` or ``budget_grad_evals``, whichever is set, else of
+``steps``), at the first step whose cumulative FLOPs, evaluations or steps reach each fraction
+of the budget, so that runs of any optimizer are evaluated at the same compute. A listed 0 is
+an evaluation at step 0, before any update (``grad_evals``, ``flops`` and the clocks are then
+logged at step 0 too; the untrained model does not count for ``best_recon_mse``). A step that
+crosses several points is one evaluation. The last step of a run is always evaluated. A
+resumed run evaluates only the points its checkpoint had not reached. At an evaluation step
+that is not a logging step, ``grad_evals``, ``flops`` and the clocks are logged as well, so
+that every evaluation can be drawn against compute and time.
 """
 from __future__ import annotations
 
@@ -31,24 +47,25 @@ from .runtime.allocator import retain_freed_memory
 from .runtime.checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .runtime.devices import resolve_device, synchronize
+from .config import LATER_KEYS, TRAJECTORY_KEYS, flatten
 from .errors import ConfigError
-from .evaluation import averaged_model, reconstruction_mse, write_image_figures
-from .instrumentation import StepScalars, all_finite
+from .metrics.reconstruction import averaged_model, reconstruction_mse
+from .plots.image_figures import write_image_figures
+from .metrics.instrumentation import StepScalars, all_finite
 from .runtime.interrupts import stop_requests
 from .models import build_models, data_shape
-from .quality import quality_metrics
+from .metrics.evaluation import quality_metrics
+from .metrics.flops import StepCost, run_step_cost
 from .runtime.rng import capture_rng_state, restore_rng_state
 from .runtime.stopwatch import Stopwatch
 from .runtime.threads import torch_threads
-from .spectrum import game_eigenvalues, spectrum_scalars
+from .spectrum import logged_spectrum
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+"""The autocast dtype of each of :data:`ali_opt.config.PRECISIONS`."""
 
 SPECTRUM_RESTARTS = 100
 """ARPACK restarts allowed for one logged spectrum (each costs about 2 spectrum_k + 1 Jacobian products)."""
-
-TRAJECTORY_KEYS = ("model", "width", "loss", "data.name", "optimizer", "batch_size", "precision", "seed")
-"""Config keys a resumed run must share with the run it continues."""
 
 Log = Callable[[str, float, int], None]
 
@@ -84,9 +101,11 @@ def build_run(config: dict) -> RunParts:
         retain_freed_memory()
     dataset = load_run_data(config, device)
     torch.manual_seed(config["seed"])
-    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_marginals)
+    models = build_models(config["model"], width=config["width"], pixel_mean=dataset.pixel_marginals,
+                          dropout=config.get("dropout", True))
     game = ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape,
-                   loss=config["loss"], autocast_dtype=PRECISIONS[config["precision"]]).to(device)
+                   loss=config["loss"], autocast_dtype=AUTOCAST_DTYPES[config["precision"]],
+                   instance_noise=config.get("instance_noise")).to(device)
     optimizer = build_optimizer(game, config["optimizer"])
     batch_generator = torch.Generator(device=device).manual_seed(config["seed"])
     return RunParts(device, dataset, game, optimizer, batch_generator)
@@ -102,6 +121,11 @@ def train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[
 def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None]) -> dict:
     parts = build_run(config)
     game, optimizer, dataset = parts.game, parts.optimizer, parts.dataset
+    step_cost = _step_cost(config, parts)  # before the clocks start, on copies: the run is untouched
+    if config.get("budget_flops", 0) and not step_cost.flops:
+        raise ConfigError(f"budget_flops={config['budget_flops']!r} cannot be reached: FlopCounterMode counts no "
+                          f"FLOPs in a step of model={config['model']!r}; use budget_grad_evals instead")
+    flops = 0
     start, stopwatch, best_mse, latest_mse = 0, Stopwatch(), float("inf"), float("nan")
     if config["resume"]:
         checkpoint = load_checkpoint(config["resume"])
@@ -111,6 +135,7 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
         restore_rng_state(checkpoint["rng"], parts.batch_generator)
         start, best_mse = checkpoint["step"], checkpoint["best_recon_mse"]
         stopwatch = Stopwatch(*checkpoint["elapsed"])
+        flops = checkpoint.get("flops", step_cost.total(start, optimizer.grad_evals))
 
     latest = {}
 
@@ -124,8 +149,17 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
             save_checkpoint(run_dir / FILENAME, {
                 "config": config, "step": step, "game": game.state_dict(), "optimizer": optimizer.state_dict(),
                 "rng": capture_rng_state(parts.batch_generator), "elapsed": stopwatch.elapsed(),
-                "best_recon_mse": best_mse,
+                "best_recon_mse": best_mse, "flops": flops,
             })
+
+    def training_x() -> torch.Tensor:
+        """The latest training batch's data; before the first step, the data step 1 will draw
+        (from a copy of the run's generator, which is not advanced)."""
+        if "batch" in latest:
+            return latest["batch"].x
+        peek = torch.Generator(parts.device)
+        peek.set_state(parts.batch_generator.get_state())
+        return dataset.sample(config["batch_size"], peek)
 
     def evaluate(step: int) -> float:
         averaged = contextlib.nullcontext()
@@ -135,8 +169,8 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
         with averaged:
             mse = reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"]))
             log("recon_mse", mse, step)
-            log("recon_mse_train", reconstruction_mse(game, [latest["batch"].x]), step)
-            for name, value in quality_metrics(game, dataset, config).items():
+            log("recon_mse_train", reconstruction_mse(game, [training_x()]), step)
+            for name, value in quality_metrics(game, dataset, config, step).items():
                 log(name, value, step)
             if config["figures_every_eval"]:
                 _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
@@ -144,33 +178,47 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
 
     def log_spectrum(step: int) -> None:
         try:
-            eigenvalues = game_eigenvalues(game, spectrum_batch, k=config["spectrum_k"], tol=config["spectrum_tol"],
-                                           maxiter=SPECTRUM_RESTARTS, seed=config["seed"])
+            scalars = logged_spectrum(game, spectrum_batch, k=config["spectrum_k"], tol=config["spectrum_tol"],
+                                      maxiter=SPECTRUM_RESTARTS, seed=config["seed"])  # LM, and LI for the rotation
         except ArpackNoConvergence:
             warnings.warn(f"step {step}: ARPACK did not reach spectrum_tol={config['spectrum_tol']} in "
                           f"{SPECTRUM_RESTARTS} restarts; no spectrum logged at this step", stacklevel=1)
             return
-        for name, value in spectrum_scalars(eigenvalues).items():
+        for name, value in scalars.items():
             log(name, value, step)
 
     if config["spectrum_every"]:  # one fixed batch, drawn from a stream of its own (not the run's batches)
         spectrum_generator = torch.Generator(parts.device).manual_seed(config["seed"] + 1)
         spectrum_batch = game.draw_batch(dataset.sample(config["batch_size"], spectrum_generator), spectrum_generator)
-    scalars_of = StepScalars(optimizer.parameter_names)
+    scalars_of = StepScalars(optimizer.parameter_names, optimizer)  # with a solver: its iterations and residual
     first_bad_step = torch.tensor(-1, device=parts.device)
     diverged_at, step = None, start
-    budget = config.get("budget_grad_evals", 0)
-    progress = tqdm(total=config["steps"], initial=start, desc=config["optimizer"]["name"], unit="step",
+    budget, budget_flops = config.get("budget_grad_evals", 0), config.get("budget_flops", 0)
+    grad_evals = optimizer.grad_evals
+    points = EvalPoints(config)
+    at_start = points.reached(start, grad_evals, flops)  # resumed: the points up to the checkpoint are done
+    if at_start and start == 0:  # eval_points lists 0: evaluate the untrained model
+        wall, cpu = stopwatch.elapsed()
+        with stopwatch.paused():
+            for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
+                log(name, value, 0)
+            latest_mse = evaluate(0)  # the untrained model: not a candidate for best_recon_mse
+    progress = tqdm(total=None if budget_flops else config["steps"], initial=start, desc=config["optimizer"]["name"],
+                    unit="step",
                     disable=not config["progress"], mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
     with progress, stop_requests() as stop_requested:
         for step in range(start + 1, config["steps"] + 1):
+            game.set_progress(step)  # instance noise's sigma_t for the batches this step draws
             report = optimizer.step(sample)
+            flops += step_cost(optimizer.grad_evals - grad_evals)
+            grad_evals = optimizer.grad_evals
             first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, optimizer.params), step,
                                          first_bad_step)
             progress.update()
-            last = step == config["steps"] or 0 < budget <= optimizer.grad_evals
+            last = step == config["steps"] or 0 < budget <= grad_evals or 0 < budget_flops <= flops
             logging = step % config["log_every"] == 0 or last
-            evaluating = step % config["eval_every"] == 0 or last
+            reached = points.reached(step, grad_evals, flops) if points.listed else step % config["eval_every"] == 0
+            evaluating = reached or last
             stopping = stop_requested()  # read once: a signal arriving later is seen at the next step
             saving = step % config["checkpoint_every"] == 0 or last or stopping
             spectrum = config["spectrum_every"] > 0 and step % config["spectrum_every"] == 0
@@ -184,13 +232,17 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                     break
                 if logging:
                     scalars = scalars_of(report)
-                    for name, value in {**scalars, "wall_time": wall, "cpu_time": cpu}.items():
+                    for name, value in {**scalars, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
                         log(name, value, step)
                     progress.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
                                          recon_mse=f"{latest_mse:.4f}", refresh=False)
                 if spectrum:
                     log_spectrum(step)
                 if evaluating:
+                    if not logging:  # place the evaluation in compute and time
+                        for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall,
+                                            "cpu_time": cpu}.items():
+                            log(name, value, step)
                     latest_mse = evaluate(step)
                     best_mse = min(best_mse, latest_mse)
                 if saving:
@@ -204,8 +256,46 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
         _write_figures(game, dataset, "", add_artifact)
     return {"steps": step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
             "best_recon_mse": best_mse if best_mse < float("inf") else None, "grad_evals": optimizer.grad_evals,
-            "budget_grad_evals": budget or None,
+            "budget_grad_evals": budget or None, "flops": flops, "budget_flops": budget_flops or None,
             "wall_time": wall, "cpu_time": cpu}
+
+
+def _step_cost(config: dict, parts: RunParts) -> StepCost:
+    """FLOPs per step of the run (:func:`ali_opt.metrics.flops.run_step_cost`): counted on copies of
+    its game and optimizer, on batches drawn from a generator of their own."""
+    generator = torch.Generator(parts.device).manual_seed(config["seed"] + 2)
+
+    def sample() -> ALIBatch:
+        return parts.game.draw_batch(parts.dataset.sample(config["batch_size"], generator), generator)
+
+    return run_step_cost(config, parts.game, parts.optimizer, sample, tuple(parts.dataset.train.shape[1:]))
+
+
+class EvalPoints:
+    """The evaluation points of ``config["eval_points"]`` as thresholds of one cumulative
+    quantity: FLOPs with ``budget_flops``, gradient evaluations with ``budget_grad_evals``, else
+    steps (of ``steps``). ``listed``: whether any point is listed (else ``eval_every`` applies)."""
+
+    def __init__(self, config: dict):
+        fractions = list(config.get("eval_points") or [])
+        if config.get("budget_flops", 0) > 0:
+            self.quantity, total = "flops", config["budget_flops"]
+        elif config.get("budget_grad_evals", 0) > 0:
+            self.quantity, total = "grad_evals", config["budget_grad_evals"]
+        else:
+            self.quantity, total = "steps", config["steps"]
+        self.pending = [fraction * total for fraction in fractions]
+        self.listed = bool(fractions)
+
+    def reached(self, steps: int, grad_evals: int, flops: int) -> bool:
+        """Whether these cumulative counts reach the next pending point (all points reached are
+        then done: one evaluation however many a step crosses)."""
+        value = {"steps": steps, "grad_evals": grad_evals, "flops": flops}[self.quantity]
+        reached = False
+        while self.pending and value >= self.pending[0]:
+            self.pending.pop(0)
+            reached = True
+        return reached
 
 
 def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: Callable[[Path], None]) -> None:
@@ -220,18 +310,8 @@ def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: C
             add_artifact(path)
 
 
-def _flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "optimizer":
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _check_resumable(saved: dict, config: dict) -> None:
-    saved_flat, flat = _flatten(saved), _flatten(config)
+    saved_flat, flat = {**LATER_KEYS, **flatten(saved)}, {**LATER_KEYS, **flatten(config)}
     for key in TRAJECTORY_KEYS:
         if saved_flat.get(key) != flat.get(key):
             raise ConfigError(f"resume={config['resume']!r}: the checkpoint was trained with {key}={saved_flat.get(key)!r} "

@@ -31,7 +31,7 @@ from ali_opt.runtime.allocator import retain_freed_memory
 from ali_opt.data import Dataset
 from ali_opt.runtime.devices import resolve_device, synchronize
 from ali_opt.models import build_models
-from ali_opt.training import PRECISIONS
+from ali_opt.training import AUTOCAST_DTYPES as PRECISIONS
 from optimizers import build_optimizer
 
 OPTIMIZER_NAMES = ("adam", "alt_adam", "extra_adam", "past_extra_adam", "optimistic_adam")

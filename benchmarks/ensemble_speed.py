@@ -30,7 +30,7 @@ from ali_opt.data import load_dataset
 from ali_opt.models import build_models
 from optimizers import DEFAULTS, build_optimizer
 from benchmarks.bench_step import in_fresh_process, resident_mib
-from studies.mixture_ensembles import build_ensemble, draw_member_batch
+from ali_opt.sweeps.mixture_ensembles import build_ensemble, draw_member_batch
 
 TRAINING = {"model": "mlp", "width": 1.0, "loss": "non_saturating", "batch_size": 256, "seed": 0,
             "optimizer": dict(DEFAULTS, name="adam", lr=1e-3, betas=(0.5, 0.999))}

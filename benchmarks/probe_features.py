@@ -3,7 +3,7 @@
     python -m benchmarks.probe_features --data /work/shared/data RUN_FOLDER...
 
 For a freshly initialised encoder (seed 0) and the encoder of each run's checkpoint, fits
-the probe (:mod:`ali_opt.probe`) on the first 2,000 training images for each feature kind
+the probe (:mod:`ali_opt.metrics.probe`) on the first 2,000 training images for each feature kind
 and L2 weight, and prints the accuracy on the validation split (the last 1,000 training
 images: the choice is made without the test images) and the seconds it took. Then times
 the probe at quarter width. One torch thread.
@@ -17,9 +17,9 @@ import torch
 
 from ali_opt.runtime.checkpoint import load_checkpoint
 from ali_opt.data import load_dataset
-from ali_opt.evaluation import evaluation_mode
+from ali_opt.metrics.reconstruction import evaluation_mode
 from ali_opt.models import build_models
-from ali_opt.probe import FEATURES, encoder_features, fit_and_score
+from ali_opt.metrics.probe import FEATURES, encoder_features, fit_and_score
 
 L2_WEIGHTS = (1e-3, 1e-2, 1e-1)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from ali_opt.config import CELL_KEYS
 from ali_opt.runtime import Cell, run_cells
 
 LAYOUTS = {"2 workers x 1 thread": {"workers": 2, "threads": 1},
@@ -54,7 +55,7 @@ def measure(layout: dict, count: int, steps: int, data_root: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="sweep-throughput-") as folder:
         cells = sweep_cells(Path(folder) / "runs", count, steps, data_root)
         start = time.perf_counter()
-        outcomes = run_cells(cells, {"executor": "local", **layout})
+        outcomes = run_cells(cells, {"executor": "local", **layout}, entry_point="studies.train_ali", keys=CELL_KEYS)
         wall = time.perf_counter() - start
     failed = [outcome for outcome in outcomes if outcome.result is None]
     if failed:

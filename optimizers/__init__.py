@@ -11,6 +11,8 @@
 | ``sga.py``               | ``sga``              | ``sga_adam``       |
 | ``cgd.py``               | ``cgd``              |                    |
 
+``acgd.py`` builds ``acgd`` on ``cgd.py``: CGD with its own Adam-like step sizes (ACGD).
+
 ``lookahead.py`` wraps any of them with lookahead-minmax and ``averaging.py`` with iterate
 averaging; ``field.py`` gives the second-order schemes the joint gradient field and its
 Jacobian products. Optimizers see only a

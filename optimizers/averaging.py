@@ -41,17 +41,17 @@ class Averaged(OptimizerWrapper):
     @contextmanager
     def averaged_parameters(self) -> Iterator[None]:
         """Temporarily load the averaged parameters into the game (restored on exit)."""
-        live = self.inner._copy_parameters()
-        self.inner._restore_parameters(self.average)
+        live = self.inner.copy_parameters()
+        self.inner.restore_parameters(self.average)
         try:
             yield
         finally:
-            self.inner._restore_parameters(live)
+            self.inner.restore_parameters(live)
 
     def state_dict(self) -> dict:
         return {"inner": self.inner.state_dict(), "average": self.average, "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
         self.inner.load_state_dict(state["inner"])
-        self.average = self.inner._to_device(state["average"])
+        self.average = self.inner.to_device(state["average"])
         self.count = int(state["count"])

@@ -10,6 +10,8 @@ import torch
 from ali_opt.batchnorm import running_statistics_frozen
 from ali_opt.game import Game, GameOutput
 
+from .field import members_of
+
 
 class Rule(Protocol):
     """A per-player update rule (see :mod:`optimizers.rules`)."""
@@ -35,9 +37,14 @@ class StepReport:
     """Per player, the norm of each parameter's gradient, in ``GameOptimizer.parameter_names`` order."""
     metrics: dict[str, torch.Tensor]
     grad_evals: int
-    """Cumulative number of game evaluations with gradients (a forward pass and its backward passes)."""
+    """Cumulative number of game evaluations with gradients (a forward pass and its backward passes).
+    For an :class:`~ali_opt.ensemble.Ensemble`, those the ensemble made (the most of any member)."""
     member_grad_norms: dict[str, torch.Tensor] | None = None
     """For an :class:`~ali_opt.ensemble.Ensemble`, each player's gradient norm per member, shape (N,)."""
+    member_grad_evals: list[int] | None = None
+    """For an :class:`~ali_opt.ensemble.Ensemble`, each member's ``grad_evals``: what a separate run of
+    that member would count (schemes with an iterative solver, ``cgd`` and ``acgd``, stop each member's
+    solve on its own)."""
 
 
 Sample = Callable[[], Any]
@@ -68,6 +75,9 @@ class GameOptimizer:
         self.params = {player: list(params.values()) for player, params in named.items()}
         self.rule_states = {player: rules[player].init(self.params[player]) for player in self.players}
         self.grad_evals = 0
+        members = members_of(game)
+        self.member_grad_evals: list[int] | None = None if members is None else [0] * members
+        """In an ensemble, each member's count of gradient evaluations (see :class:`StepReport`)."""
 
     def step(self, sample: Sample) -> StepReport:
         raise NotImplementedError
@@ -96,8 +106,17 @@ class GameOptimizer:
             if self.weight_decay[player]:
                 with torch.no_grad():
                     grads[player] = torch._foreach_add(grads[player], self.params[player], alpha=self.weight_decay[player])
-        self.grad_evals += 1
+        self._count(1)
         return output, grads
+
+    def _count(self, evaluations: int, member_evaluations: list[int] | None = None) -> None:
+        """Add ``evaluations`` to ``grad_evals``; in an ensemble add ``member_evaluations`` (default:
+        ``evaluations`` for every member) to ``member_grad_evals``."""
+        self.grad_evals += evaluations
+        if self.member_grad_evals is not None:
+            if member_evaluations is None:
+                member_evaluations = [evaluations] * len(self.member_grad_evals)
+            self.member_grad_evals = [int(a) + int(b) for a, b in zip(self.member_grad_evals, member_evaluations)]
 
     def _directions(self, grads: dict[str, list[torch.Tensor]]) -> dict[str, list[torch.Tensor]]:
         """Each player's step from its rule (this advances the rules' state)."""
@@ -112,11 +131,13 @@ class GameOptimizer:
             torch._foreach_add_(self.params[player], step)
 
     @torch.no_grad()
-    def _copy_parameters(self) -> dict[str, list[torch.Tensor]]:
+    def copy_parameters(self) -> dict[str, list[torch.Tensor]]:
+        """A copy of every player's parameters (public: wrappers and ensemble training keep iterates too)."""
         return {player: torch._foreach_mul(params, 1.0) for player, params in self.params.items()}
 
     @torch.no_grad()
-    def _restore_parameters(self, saved: dict[str, list[torch.Tensor]]) -> None:
+    def restore_parameters(self, saved: dict[str, list[torch.Tensor]]) -> None:
+        """Put back the parameters of the players in ``saved`` (as :meth:`copy_parameters` returns them)."""
         for player, values in saved.items():
             torch._foreach_copy_(self.params[player], values)
 
@@ -131,18 +152,19 @@ class GameOptimizer:
             metrics=dict(output.metrics),
             grad_evals=self.grad_evals,
             member_grad_norms=self.game.member_grad_norms(grads) if hasattr(self.game, "member_grad_norms") else None,
+            member_grad_evals=None if self.member_grad_evals is None else list(self.member_grad_evals),
         )
 
     # -- state ---------------------------------------------------------------------------
-    def _to_device(self, value):
+    def to_device(self, value):
         """``value`` with every tensor in it moved to the parameters' device (a loaded state may come from another)."""
         device = next(self.game.parameters()).device
         if isinstance(value, torch.Tensor):
             return value.to(device)
         if isinstance(value, list):
-            return [self._to_device(v) for v in value]
+            return [self.to_device(v) for v in value]
         if isinstance(value, dict):
-            return {k: self._to_device(v) for k, v in value.items()}
+            return {k: self.to_device(v) for k, v in value.items()}
         return value
 
     scheme_state: tuple[str, ...] = ()
@@ -151,16 +173,25 @@ class GameOptimizer:
     def state_dict(self) -> dict:
         """Everything needed to continue bit for bit (the parameters live in the game's own state)."""
         scheme = {name: getattr(self, name) for name in self.scheme_state}
-        return {"grad_evals": self.grad_evals, "rules": self.rule_states, "scheme": scheme}
+        state = {"grad_evals": self.grad_evals, "rules": self.rule_states, "scheme": scheme}
+        if self.member_grad_evals is not None:
+            state["member_grad_evals"] = list(self.member_grad_evals)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if set(state["rules"]) != set(self.players):
             raise ValueError(f"optimizer state is for players {sorted(state['rules'])}, this game has {list(self.players)}")
         self.grad_evals = int(state["grad_evals"])
-        self.rule_states = {player: self._to_device(state["rules"][player]) for player in self.players}
+        if self.member_grad_evals is not None:  # a state written before per-member counts: every member the total
+            found = state.get("member_grad_evals", [self.grad_evals] * len(self.member_grad_evals))
+            if len(found) != len(self.member_grad_evals):
+                raise ValueError(f"optimizer state counts {len(found)} members, this ensemble has "
+                                 f"{len(self.member_grad_evals)}")
+            self.member_grad_evals = [int(count) for count in found]
+        self.rule_states = {player: self.to_device(state["rules"][player]) for player in self.players}
         missing = [name for name in self.scheme_state if name not in state["scheme"]]
         if missing:
             raise ValueError(f"optimizer state lacks {missing} (it was written by another scheme, or by an earlier "
                              f"version of {type(self).__name__}); it cannot continue this optimizer")
         for name in self.scheme_state:
-            setattr(self, name, self._to_device(state["scheme"][name]))
+            setattr(self, name, self.to_device(state["scheme"][name]))

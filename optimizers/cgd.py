@@ -1,10 +1,40 @@
-"""Competitive gradient descent (``cgd``)."""
+"""Competitive gradient descent (``cgd``), and the linear solvers it and ``acgd`` (:mod:`.acgd`) share."""
 from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
 
 import torch
 
+from ali_opt.game import Game
+
 from .base import GameOptimizer, Sample, StepReport
-from .field import GameField, dot, members_of, scale
+from .field import GameField, Vectors, dot, members_of, scale
+
+SOLVE_FOR = ("alternate", "first", "second")
+"""Whose part of the equilibrium the linear solve finds each step (``cgd_solve_for``): the players'
+turns (the authors' BCGD and ACGD), or always the first or the second of ``game.players``."""
+
+StepSizes = float | torch.Tensor | list[torch.Tensor]
+"""A player's step size: a number, one per ensemble member (1-D tensor), or one per parameter entry
+(a list of tensors shaped like the player's parameters, as ACGD's)."""
+
+Matrix = Callable[[list[torch.Tensor]], list[torch.Tensor]]
+
+
+def declares_zero_sum(game: Game) -> bool:
+    """Whether ``game`` (for an :class:`~ali_opt.ensemble.Ensemble`: its members) declares
+    :attr:`~ali_opt.game.Game.zero_sum`."""
+    return bool(getattr(getattr(game, "member_template", game), "zero_sum", False))
+
+
+def times(sizes: StepSizes | None, vectors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Step sizes applied to ``vectors`` (None: the identity)."""
+    if sizes is None:
+        return vectors
+    if isinstance(sizes, (list, tuple)):
+        return list(torch._foreach_mul(vectors, list(sizes)))
+    return scale(vectors, sizes)
 
 
 class CompetitiveGradientDescent(GameOptimizer):
@@ -14,81 +44,263 @@ class CompetitiveGradientDescent(GameOptimizer):
     player's ``lr``), gradients :math:`\xi_i = \nabla_{\theta_i}\ell_i` and mixed blocks
     :math:`J_{12} = \nabla^2_{\theta_1\theta_2}\ell_1`, :math:`J_{21} = \nabla^2_{\theta_2\theta_1}\ell_2`,
     each player :math:`i` minimises :math:`\langle\xi_i, \Delta_i\rangle + \Delta_i^\top J_{ij}\Delta_j
-    + \tfrac{1}{2\eta_i}\|\Delta_i\|^2`; the equilibrium of that game is
+    + \tfrac{1}{2\eta_i}\|\Delta_i\|^2`; the equilibrium of that game solves
+    :math:`\begin{pmatrix} I & \eta_1 J_{12}\\ \eta_2 J_{21} & I\end{pmatrix}\Delta = -\begin{pmatrix}\eta_1\xi_1\\ \eta_2\xi_2\end{pmatrix}`,
+    i.e., for the player :math:`s` whose part is solved for and the other player :math:`f`,
 
     .. math::
-        (I - \eta_1\eta_2 J_{12}J_{21})\,c_1 = \xi_1 - \eta_2 J_{12}\,\xi_2,\qquad
-        c_2 = \xi_2 - \eta_1 J_{21}\,c_1,\qquad \Delta_i = u^i(c_i)
+        (I - \eta_s\eta_f J_{sf}J_{fs})\,c_s = \xi_s - \eta_f J_{sf}\,\xi_f,\qquad
+        c_f = \xi_f - \eta_s J_{fs}\,c_s,\qquad \Delta_i = u^i(c_i)
 
-    (Schäfer & Anandkumar, 2019, "Competitive Gradient Descent", Algorithm 1 and eq. (4),
-    written for per-player steps; with the SGD rule :math:`u^i(c) = -\eta_i c` this is CGD
-    exactly). The first system is solved by conjugate gradient on Hessian-vector products,
-    from 0, until the residual is at most ``cgd_tol`` times :math:`\|b\|` or after
-    ``cgd_max_iter`` iterations; the second player's part follows by substitution, as in the
-    authors' implementations. For a zero-sum game :math:`J_{21} = -J_{12}^\top`, so the matrix
-    is :math:`I + \eta_1\eta_2 J_{12}J_{12}^\top`, symmetric positive definite, and CG converges;
-    for a general-sum game (ALI's non-saturating loss) it is not symmetric and CG is then a
-    heuristic. On :math:`\min_x\max_y xy` a step scales the distance to the equilibrium by
+    (Schäfer & Anandkumar, 2019, "Competitive Gradient Descent", Algorithm 1 and eq. (4), written
+    for per-player steps; with the SGD rule :math:`u^i(c) = -\eta_i c` this is CGD exactly). The
+    reference code is ``BCGD`` in devzhk/cgds-package (``src/CGDs/cgd.py``, with the solver in
+    ``src/CGDs/cgd_utils.py``), followed here in:
+
+    - whose part is solved for: ``cgd_solve_for="alternate"`` (the default) takes turns, the first
+      player of ``game.players`` (the maximising side, BCGD's ``max_params``) at the first step, as
+      BCGD's ``solve_x`` flag starts False and flips after every step; ``"first"`` / ``"second"``
+      always solve for that player. In exact arithmetic the step is the same; the solve's cost and
+      its error when it stops early are not.
+    - the warm start: each solve starts from the :math:`c_s` of the previous step (solved for then or
+      found by substitution; BCGD's ``old_max`` / ``old_min``), kept in the optimizer's state, so a
+      resumed run continues bit for bit. The first solve starts from 0.
+    - when to stop: at a residual :math:`\|r\| \le \max(\text{cgd\_tol}\,\|b\|, \text{cgd\_atol})`
+      (:math:`b` the right-hand side), or after ``cgd_max_iter`` iterations; BCGD's defaults,
+      ``tol=1e-12`` and ``atol=1e-20`` on :math:`\|r\|^2`, are ``cgd_tol=1e-6`` and ``cgd_atol=1e-10`` on
+      :math:`\|r\|`, and its cap, ``nsteps=None``, is the number of unknowns: ``cgd_max_iter=None``.
+    - the solver: conjugate gradient when the game declares :attr:`~ali_opt.game.Game.zero_sum`: then
+      :math:`J_{fs} = -J_{sf}^\top` and the matrix :math:`I + \eta_s\eta_f J_{sf}J_{sf}^\top` is symmetric positive
+      definite, the case the authors' CG is written for (their README says so). Any other game gets
+      GMRES (Saad & Schultz, 1986; no restarts, Givens rotations, as the authors' ``GMRES`` in
+      ``src/CGDs/gmres_torch.py``), as the authors' README advises for non-zero-sum games; conjugate
+      gradient assumes a symmetric positive definite matrix, which general-sum games do not give. The authors' general-sum optimizer ``GACGD``
+      (``src/CGDs/gmres_acgd.py``) runs GMRES on the block system above from 0 with ``tol=1e-5``,
+      ``atol=1e-6``; this scheme runs it on the smaller system for :math:`c_s` (the same solution), with
+      the warm start and the stopping rule above, so that both games are solved alike. ``solver``
+      names the one in use.
+
+    On :math:`\min_x\max_y xy` a step scales the distance to the equilibrium by
     :math:`1/\sqrt{1+\eta^2}`.
 
-    Cost per step: one gradient evaluation with each loss's gradient taken for all parameters,
-    and :math:`2 + 2n` Hessian-vector products for :math:`n` CG iterations, each counted as one
-    gradient evaluation. ``last_cg_iterations`` and ``last_cg_residual`` (relative) describe the last
-    solve (in an ensemble: the most iterations and the largest residual over the members; each
-    member's conjugate gradient runs and stops on its own inner products and step sizes).
+    Cost per step: one gradient evaluation with each loss's gradient taken for all parameters, and
+    :math:`2 + 2n` Hessian-vector products for :math:`n` solver iterations (2 more with a warm start,
+    for its residual), each counted as one gradient evaluation. ``last_solver_iterations`` and
+    ``last_solver_residual`` (:math:`\|r\|/\|b\|`) describe the last solve and ``last_solved`` the player it
+    solved for; in an ensemble, the most iterations and the largest residual over the members: each
+    member's solve stops on its own, and ``member_grad_evals`` counts each member's own iterations.
+    A solve that stops at ``cgd_max_iter`` unconverged warns (once per optimizer).
     """
 
-    def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_max_iter: int = 20, **common):
+    scheme_state = ("solves", "previous_solution")
+
+    def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_atol: float = 1e-10,
+                 cgd_max_iter: int | None = None, cgd_solve_for: str = "alternate", **common):
         super().__init__(game, rules, **common)
         if len(self.players) != 2:
-            raise ValueError(f"cgd is defined for two-player games; this game has players {list(self.players)}")
+            raise ValueError(f"{type(self).__name__} is defined for two-player games; this game has players "
+                             f"{list(self.players)}")
         for player, rule in rules.items():
             if not hasattr(rule, "lr"):
-                raise ValueError(f"cgd needs a step size for player {player!r}; its rule {rule!r} has none")
+                raise ValueError(f"{type(self).__name__} needs a step size for player {player!r}; its rule {rule!r} "
+                                 "has none")
+        if cgd_solve_for not in SOLVE_FOR:
+            raise ValueError(f"cgd_solve_for={cgd_solve_for!r}; choose one of {SOLVE_FOR}")
         self.cgd_tol = cgd_tol
+        self.cgd_atol = cgd_atol
         self.cgd_max_iter = cgd_max_iter
-        self.last_cg_iterations = 0
-        self.last_cg_residual = 0.0
+        self.cgd_solve_for = cgd_solve_for
+        self.solver = "cg" if declares_zero_sum(game) else "gmres"
+        self.solves = 0
+        """Steps taken (whose turn it is to be solved for, with ``cgd_solve_for="alternate"``)."""
+        self.previous_solution: Vectors | None = None
+        """Each player's :math:`c` of the last step, where the next solve starts."""
+        self.last_solver_iterations = 0
+        self.last_solver_residual = 0.0
+        self.last_solved: str | None = None
+        self._warned = False
+
+    # -- what acgd changes -----------------------------------------------------------------
+    def _step_sizes(self, xi: Vectors) -> dict[str, StepSizes]:
+        """Each player's step size :math:`\\eta_i` this step."""
+        return {player: self.rules[player].lr for player in self.players}
+
+    def _scalings(self, sizes: StepSizes) -> tuple[StepSizes | None, StepSizes]:
+        """``(L, R)`` for the solved player: the system is
+        :math:`(I - L J_{sf} P_f J_{fs} R)\\,c_s = L(\\xi_s - J_{sf} P_f \\xi_f)` (:math:`P_f` the other player's
+        step size) and the solved player's equilibrium step is :math:`-R c_s`; here :math:`L = I`, :math:`R = \\eta_s`."""
+        return None, sizes
+
+    def _updates(self, solved: str, solution: list[torch.Tensor], other: str, other_gradient: list[torch.Tensor],
+                 sizes: dict[str, StepSizes], right: StepSizes) -> tuple[Vectors, Vectors]:
+        """The steps (each player's rule applied to its :math:`c`) and where the next solve starts."""
+        competitive = {solved: list(solution), other: list(other_gradient)}
+        competitive = {player: competitive[player] for player in self.players}
+        return self._directions(competitive), competitive
+
+    # -- the step --------------------------------------------------------------------------
+    def _solving(self) -> tuple[str, str]:
+        first, second = self.players
+        if self.cgd_solve_for == "first" or (self.cgd_solve_for == "alternate" and self.solves % 2 == 0):
+            return first, second
+        return second, first
 
     def step(self, sample: Sample) -> StepReport:
-        first, second = self.players
-        eta_1, eta_2 = self.rules[first].lr, self.rules[second].lr
+        solved, other = self._solving()
         field = GameField(self.game, self.params, sample(), full=True, weight_decay=self.weight_decay)
         xi = field.field
-        rhs = torch._foreach_sub(xi[first], scale(field.block_product(first, second, xi[second]), eta_2))
+        sizes = self._step_sizes(xi)
+        left, right = self._scalings(sizes[solved])
+        members = members_of(self.game)
+        coupled = field.block_product(solved, other, times(sizes[other], xi[other]))
+        rhs = times(left, torch._foreach_sub(xi[solved], coupled))
 
-        def schur(v):
-            coupled = field.block_product(first, second, field.block_product(second, first, v))
-            return torch._foreach_sub(v, scale(coupled, eta_1 * eta_2))
+        def matrix(v: list[torch.Tensor]) -> list[torch.Tensor]:
+            reply = times(sizes[other], field.block_product(other, solved, times(right, v)))
+            return torch._foreach_sub(v, times(left, field.block_product(solved, other, reply)))
 
-        competitive_first = self._conjugate_gradient(schur, rhs, members_of(self.game))
-        coupled = field.block_product(second, first, competitive_first)
-        competitive_second = torch._foreach_sub(xi[second], scale(coupled, eta_1))
-        self.grad_evals += 1 + field.products
-        self._add(self._directions({first: competitive_first, second: competitive_second}))
+        start = None if self.previous_solution is None else self.previous_solution[solved]
+        unknowns = sum(p.numel() for p in self.params[solved]) // (members or 1)
+        solve = conjugate_gradient if self.solver == "cg" else gmres
+        solution, outcome = solve(matrix, rhs, start, members, max_iter=self.cgd_max_iter or unknowns,
+                                  tol=self.cgd_tol, atol=self.cgd_atol)
+        other_gradient = torch._foreach_sub(xi[other], field.block_product(other, solved, times(right, solution)))
+        steps, self.previous_solution = self._updates(solved, solution, other, other_gradient, sizes, right)
+        self.solves += 1
+        self._record(solved, outcome)
+        total = 1 + field.products
+        per_member = None  # each member pays for its own iterations only
+        if members is not None:
+            per_member = [total + 2 * (n - outcome.loops) for n in outcome.iterations.tolist()]
+        self._count(total, per_member)
+        self._add(steps)
         return self._report(field.output, xi)
 
-    def _conjugate_gradient(self, matrix, rhs: list[torch.Tensor], members: int | None) -> list[torch.Tensor]:
-        """Solve ``matrix(x) = rhs`` by conjugate gradient from 0 (Hestenes & Stiefel, 1952); in an
-        ensemble, member by member (each stops at its own tolerance)."""
-        solution = [torch.zeros_like(t) for t in rhs]
-        residual = [t.clone() for t in rhs]
-        direction = [t.clone() for t in rhs]
-        initial = squared = dot(residual, residual, members)
-        target = self.cgd_tol**2 * squared
-        active = (squared > target) & (squared > 0)
-        iterations = 0
-        while iterations < self.cgd_max_iter and bool(active.any()):
-            product = matrix(direction)
-            alpha = torch.where(active, squared / dot(direction, product, members), 0.0)
-            torch._foreach_add_(solution, scale(direction, alpha))
-            torch._foreach_sub_(residual, scale(product, alpha))
-            new_squared = torch.where(active, dot(residual, residual, members), squared)
-            direction = torch._foreach_add(residual, scale(direction, torch.where(active, new_squared / squared, 0.0)))
-            squared = new_squared
-            active = active & (squared > target)
-            iterations += 1
-        self.last_cg_iterations = iterations
-        relative = torch.where(initial > 0, squared / initial, 0.0).sqrt()
-        self.last_cg_residual = float(relative.max())
-        return solution
+    def _record(self, solved: str, outcome: SolverOutcome) -> None:
+        self.last_solved = solved
+        self.last_solver_iterations = int(outcome.iterations.max())
+        self.last_solver_residual = float(outcome.residual.max())
+        if not self._warned and not bool(outcome.converged.all()):
+            self._warned = True
+            warnings.warn(
+                f"{type(self).__name__}: {self.solver} stopped after {outcome.loops} iterations at relative residual "
+                f"{self.last_solver_residual:.3g}, above cgd_tol={self.cgd_tol:g} (and the residual above "
+                f"cgd_atol={self.cgd_atol:g}); the step solves the local game inexactly. Raise cgd_max_iter (None: the "
+                "number of unknowns). This optimizer warns once.", RuntimeWarning, stacklevel=3)
+
+
+class SolverOutcome:
+    """How a solve ended, per member in an ensemble (0-d tensors otherwise): ``iterations`` (matrix
+    products after the start), ``residual`` (:math:`\\|r\\|/\\|b\\|`, or :math:`\\|r\\|` where :math:`b = 0`),
+    ``converged`` (the residual met the tolerance); and ``loops``, the iterations run (the most of any member)."""
+
+    def __init__(self, iterations: torch.Tensor, loops: int, residual: torch.Tensor, b_norm: torch.Tensor,
+                 converged: torch.Tensor):
+        self.iterations = iterations
+        self.loops = loops
+        self.residual = torch.where(b_norm > 0, residual / b_norm, residual)
+        self.converged = converged
+
+
+def _start(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None):
+    """The starting point and its residual :math:`b - Ax_0` (no product when starting from 0)."""
+    if start is None:
+        return [torch.zeros_like(t) for t in rhs], [t.clone() for t in rhs]
+    return [t.clone() for t in start], torch._foreach_sub(rhs, matrix(start))
+
+
+def conjugate_gradient(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None,
+                       members: int | None, *, max_iter: int, tol: float, atol: float):
+    """Solve ``matrix(x) = rhs`` (symmetric positive definite) by conjugate gradient (Hestenes & Stiefel,
+    1952) from ``start`` (None: 0) until :math:`\\|r\\| \\le \\max(\\text{tol}\\,\\|b\\|, \\text{atol})`
+    or ``max_iter`` iterations; in an ensemble member by member (each stops on its own)."""
+    b_squared = dot(rhs, rhs, members)
+    target = torch.clamp(tol**2 * b_squared, min=atol**2)
+    solution, residual = _start(matrix, rhs, start)
+    direction = [t.clone() for t in residual]
+    squared = dot(residual, residual, members)
+    active = squared > target
+    iterations = torch.zeros_like(active, dtype=torch.long)
+    loops = 0
+    while loops < max_iter and bool(active.any()):
+        product = matrix(direction)
+        alpha = torch.where(active, squared / dot(direction, product, members), 0.0)
+        solution = torch._foreach_add(solution, scale(direction, alpha))
+        torch._foreach_sub_(residual, scale(product, alpha))
+        new_squared = torch.where(active, dot(residual, residual, members), squared)
+        direction = torch._foreach_add(residual, scale(direction, torch.where(active, new_squared / squared, 0.0)))
+        iterations = iterations + active.long()
+        squared = new_squared
+        active = active & (squared > target)
+        loops += 1
+    outcome = SolverOutcome(iterations, loops, squared.sqrt(), b_squared.sqrt(), squared <= target)
+    return solution, outcome
+
+
+def gmres(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None,
+          members: int | None, *, max_iter: int, tol: float, atol: float):
+    """Solve ``matrix(x) = rhs`` by GMRES (Saad & Schultz, 1986) without restarts, from ``start``
+    (None: 0), until :math:`\\|r\\| \\le \\max(\\text{tol}\\,\\|b\\|, \\text{atol})` or ``max_iter``
+    iterations. Arnoldi with modified Gram-Schmidt; Givens rotations give the residual norm of each
+    iterate without forming it. In an ensemble member by member: the Arnoldi steps run for all
+    members at once, and each member's solution is its own least-squares solution at the
+    iteration where it stopped (its later basis vectors are zero)."""
+    b_norm = dot(rhs, rhs, members).sqrt()
+    target = torch.clamp(tol * b_norm, min=atol)
+    origin, residual = _start(matrix, rhs, start)
+    norm = dot(residual, residual, members).sqrt()
+    active = norm > target
+    basis = [scale(residual, _inverse(norm, active))]
+    projected = [norm]  # the right-hand side of the least-squares problem, rotated as the columns are
+    columns: list[list[torch.Tensor]] = []
+    cosines: list[torch.Tensor] = []
+    sines: list[torch.Tensor] = []
+    iterations = torch.zeros_like(active, dtype=torch.long)
+    found = norm
+    while len(columns) < max_iter and bool(active.any()):
+        j = len(columns)
+        w = matrix(basis[j])
+        column = []
+        for v in basis:
+            coefficient = dot(w, v, members)
+            w = torch._foreach_sub(w, scale(v, coefficient))
+            column.append(coefficient)
+        below = dot(w, w, members).sqrt()
+        for i in range(j):
+            column[i], column[i + 1] = (cosines[i] * column[i] + sines[i] * column[i + 1],
+                                        cosines[i] * column[i + 1] - sines[i] * column[i])
+        radius = torch.hypot(column[j], below)
+        cosine = torch.where(radius > 0, column[j] / radius, 1.0)
+        sine = torch.where(radius > 0, below / radius, 0.0)
+        column[j] = cosine * column[j] + sine * below
+        cosines.append(cosine)
+        sines.append(sine)
+        projected.append(-sine * projected[j])
+        projected[j] = cosine * projected[j]
+        columns.append(column)
+        iterations = iterations + active.long()
+        found = torch.where(active, projected[j + 1].abs(), found)
+        active = active & (found > target)
+        basis.append(scale(w, _inverse(below, active)))
+    loops = len(columns)
+    outcome = SolverOutcome(iterations, loops, found, b_norm, found <= target)
+    if not loops:
+        return origin, outcome
+    upper = torch.zeros(*norm.shape, loops, loops, dtype=norm.dtype, device=norm.device)
+    for j, column in enumerate(columns):
+        upper[..., : j + 1, j] = torch.stack(column, -1)
+    index = torch.arange(loops, device=norm.device)
+    kept = index < iterations.unsqueeze(-1)  # a member's columns up to where it stopped
+    upper = torch.where(kept.unsqueeze(-1) & kept.unsqueeze(-2), upper,
+                        torch.eye(loops, dtype=norm.dtype, device=norm.device))
+    values = torch.where(kept, torch.stack(projected[:loops], -1), 0.0)
+    coefficients = torch.linalg.solve_triangular(upper, values.unsqueeze(-1), upper=True).squeeze(-1)
+    solution = origin
+    for j in range(loops):
+        solution = torch._foreach_add(solution, scale(basis[j], coefficients[..., j]))
+    return solution, outcome
+
+
+def _inverse(norm: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """``1 / norm`` where ``active`` and the norm is positive, else 0."""
+    return torch.where(active & (norm > 0), 1 / norm, 0.0)

@@ -16,19 +16,22 @@ class Consensus(GameOptimizer):
     (Mescheder, Nowozin & Geiger, 2017, "The Numerics of GANs", Algorithm 1; the reference
     code, ``ConsensusOptimizer`` in LMescheder/TheNumericsOfGANs, adds ``alpha`` times the
     gradient of :math:`L` over all variables to each gradient and hands the sum to RMSProp;
-    here the rule, SGD or Adam, takes that place). On :math:`\min_x\max_y xy` with SGD the
+    here the rule, SGD or Adam, takes that place). The default :math:`\gamma = 10` is the authors':
+    ``run.py`` there defaults ``--reg-param`` to 10 and ``consensus_gan/train.py`` passes it to
+    ``ConsensusOptimizer`` as ``alpha`` (whose own keyword default, 0.1, ``train.py`` never uses;
+    ``experiments/celebA/conopt.py`` passes 10 as well). On :math:`\min_x\max_y xy` with SGD the
     distance to the equilibrium scales by :math:`\sqrt{(1-\eta\gamma)^2+\eta^2}` per step.
     Cost per step: one gradient evaluation and one Hessian-vector product (:math:`J^\top\xi`,
     one double-backward pass), counted as two gradient evaluations.
     """
 
-    def __init__(self, game, rules, *, gamma: float = 0.1, **common):
+    def __init__(self, game, rules, *, gamma: float = 10.0, **common):
         super().__init__(game, rules, **common)
         self.gamma = gamma
 
     def step(self, sample: Sample) -> StepReport:
         field = GameField(self.game, self.params, sample(), weight_decay=self.weight_decay)
         adjusted = combine(field.field, field.transpose_product(field.field), self.gamma)
-        self.grad_evals += 1 + field.products
+        self._count(1 + field.products)
         self._add(self._directions(adjusted))
         return self._report(field.output, field.field)

@@ -28,9 +28,9 @@ class Extragradient(GameOptimizer):
     def step(self, sample: Sample) -> StepReport:
         batch = sample()
         output, grads = self._evaluate(batch)
-        start = self._copy_parameters()
+        start = self.copy_parameters()
         self._add(self._directions(grads))
         _, extrapolated_grads = self._evaluate(sample() if self.resample else batch, visited=False)
-        self._restore_parameters(start)
+        self.restore_parameters(start)
         self._add(self._directions(extrapolated_grads))
         return self._report(output, grads)

@@ -28,14 +28,14 @@ class Lookahead(OptimizerWrapper):
         super().__init__(inner)
         self.k = k
         self.alpha = alpha
-        self.slow = inner._copy_parameters()
+        self.slow = inner.copy_parameters()
 
     def after_step(self) -> None:
         if self.count % self.k == 0:
             with torch.no_grad():
                 for player, params in self.inner.params.items():
                     torch._foreach_lerp_(self.slow[player], params, self.alpha)
-            self.inner._restore_parameters(self.slow)
+            self.inner.restore_parameters(self.slow)
 
     def state_dict(self) -> dict:
         return {"inner": self.inner.state_dict(), "slow": self.slow, "count": self.count}
@@ -45,5 +45,5 @@ class Lookahead(OptimizerWrapper):
             raise ValueError("optimizer state holds no lookahead slow weights (it was written without lookahead); "
                              "it cannot continue this optimizer")
         self.inner.load_state_dict(state["inner"])
-        self.slow = self.inner._to_device(state["slow"])
+        self.slow = self.inner.to_device(state["slow"])
         self.count = int(state["count"])

@@ -47,12 +47,12 @@ class PastExtragradient(GameOptimizer):
     def step(self, sample: Sample) -> StepReport:
         start = None
         if self.previous_grads is not None:
-            start = self._copy_parameters()
+            start = self.copy_parameters()
             self._add(self._directions(self.previous_grads))
         output, grads = self._evaluate(sample())
         steps = self._directions(grads)
         if start is not None:
-            self._restore_parameters(start)
+            self.restore_parameters(start)
         self._add(steps)
         self.previous_grads = grads
         return self._report(output, grads)

@@ -10,20 +10,22 @@ from collections.abc import Mapping
 
 import torch
 
-from ali_opt.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive, check_real
+from ali_opt.errors import (ConfigError, check_choice, check_count_or_auto, check_fraction, check_nonnegative,
+                            check_positive, check_real)
 from ali_opt.game import Game
 
+from .acgd import ACGDStepSizes, AdaptiveCompetitiveGradientDescent
 from .alternating import Alternating
 from .averaging import Averaged
 from .base import GameOptimizer
-from .cgd import CompetitiveGradientDescent
+from .cgd import SOLVE_FOR, CompetitiveGradientDescent
 from .consensus import Consensus
 from .extragradient import Extragradient
 from .lookahead import Lookahead
 from .optimistic import FIRST_STEPS, Optimistic
 from .past_extragradient import PastExtragradient
 from .rules import SGD, Adam
-from .sga import SymplecticGradientAdjustment
+from .sga import ALIGN_NORMS, SymplecticGradientAdjustment
 from .simultaneous import Simultaneous
 
 OPTIMIZERS = {
@@ -42,6 +44,7 @@ OPTIMIZERS = {
     "sga": (SymplecticGradientAdjustment, SGD),
     "sga_adam": (SymplecticGradientAdjustment, Adam),
     "cgd": (CompetitiveGradientDescent, SGD),
+    "acgd": (AdaptiveCompetitiveGradientDescent, ACGDStepSizes),
 }
 
 AVERAGING = ("none", "uniform", "ema")
@@ -58,11 +61,16 @@ DEFAULTS = {
     "first_step": "double",  # optimistic only: "double" (2 u_0, Daskalakis et al.) or "single" (u_0)
     "average": "none",  # iterate averaging: none, uniform or ema
     "ema_beta": 0.999,
-    "gamma": 0.1,  # consensus: weight of the gradient of 1/2 |field|^2
+    "gamma": 10.0,  # consensus: weight of the gradient of 1/2 |field|^2 (the authors' run.py default)
     "sga_lambda": 1.0,  # sga: weight of the antisymmetric adjustment (its magnitude when sga_align)
     "sga_align": True,  # sga: the paper's sign rule for sga_lambda; false keeps sga_lambda as given
-    "cgd_tol": 1e-6,  # cgd: conjugate gradient stops at this relative residual ...
-    "cgd_max_iter": 20,  # ... or after this many iterations
+    "sga_align_norm": "tensors",  # sga_align divides by the number of tensors (DeepMind's code) or "scalars"
+    "cgd_tol": 1e-6,  # cgd, acgd: the linear solve stops at this residual relative to the right-hand side's ...
+    "cgd_atol": 1e-10,  # ... or at this absolute residual ...
+    "cgd_max_iter": None,  # ... or after this many iterations (None: as many as unknowns, as the authors)
+    "cgd_solve_for": "alternate",  # cgd, acgd: whose part is solved for: alternate (the authors'), first, second
+    "acgd_beta": 0.99,  # acgd: decay of the second-moment estimates
+    "acgd_eps": 1e-5,  # acgd: added to their square roots
     "lookahead_k": 0,  # lookahead over any scheme: synchronise every k steps (0: off)
     "lookahead_alpha": 0.5,  # lookahead: fraction of the way from the slow weights to the fast ones
 }
@@ -85,8 +93,8 @@ def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> Game
     scheme, rule = OPTIMIZERS[config["name"]]
     rule_keys = [field.name for field in dataclasses.fields(rule)]
     rules = {player: rule(**{k: _for_player(config[k], player, k) for k in rule_keys}) for player in game.players}
-    scheme_keys = [p.name for init in (scheme, GameOptimizer) for p in inspect.signature(init).parameters.values()
-                   if p.kind is p.KEYWORD_ONLY]
+    scheme_keys = {p.name for cls in scheme.__mro__ if issubclass(cls, GameOptimizer)  # a scheme's and its bases'
+                   for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY}
     optimizer = scheme(game, rules, **{k: config[k] for k in scheme_keys})
     if config["lookahead_k"]:
         optimizer = Lookahead(optimizer, config["lookahead_k"], config["lookahead_alpha"])
@@ -128,14 +136,21 @@ def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optim
     for name in ("resample", "sga_align"):
         if not isinstance(config[name], bool):
             raise ConfigError(f"{key}.{name}={config[name]!r} is not valid; it must be true or false")
+    check_choice(f"{key}.sga_align_norm", config["sga_align_norm"], ALIGN_NORMS)
     check_positive(f"{key}.cgd_tol", config["cgd_tol"])
-    check_positive(f"{key}.cgd_max_iter", config["cgd_max_iter"], integer=True)
+    check_nonnegative(f"{key}.cgd_atol", config["cgd_atol"])
+    config["cgd_max_iter"] = check_count_or_auto(f"{key}.cgd_max_iter", config["cgd_max_iter"],
+                                                 "as many iterations as unknowns")
+    check_choice(f"{key}.cgd_solve_for", config["cgd_solve_for"], SOLVE_FOR)
+    check_fraction(f"{key}.acgd_beta", config["acgd_beta"])
+    check_positive(f"{key}.acgd_eps", config["acgd_eps"])
     k = config["lookahead_k"]
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ConfigError(f"{key}.lookahead_k={k!r} is not valid; it must be 0 (off) or a positive integer")
     check_fraction(f"{key}.lookahead_alpha", config["lookahead_alpha"], closed_low=False)
-    if config["name"] == "cgd" and len(players) != 2:
-        raise ConfigError(f"{key}.name='cgd' is not valid for a game with players {list(players)}; cgd needs two players")
+    if config["name"] in ("cgd", "acgd") and len(players) != 2:
+        raise ConfigError(f"{key}.name={config['name']!r} is not valid for a game with players {list(players)}; "
+                          f"{config['name']} needs two players")
     return config
 
 

@@ -5,15 +5,16 @@
     python -m studies.ali_mixture with data.name=grid optimizer.name=extra_adam  # one optimizer, one run
     python -m studies.ali_mixture with members=16                                # 16 seeds per optimizer, vmapped
     python -m studies.ali_mixture with benchmark=grid25                          # the ALI paper's 25-Gaussian table
+    python -m studies.ali_mixture with benchmark=grid25_cpu                      # a CPU-sized version of it
 
 ALI with the ``mlp`` model on ``data.name`` (``ring`` or ``grid``, see
 :mod:`ali_opt.data.mixtures`). Without a chosen optimizer (``optimizer.name=""``, the
 default) the study trains every entry of ``comparison`` for ``seeds`` seeds, each as its
 own Sacred run of :mod:`studies.train_ali` in ``output``. It then reloads each run's last
 checkpoint, counts the modes that :data:`SAMPLES` generated points cover
-(:mod:`ali_opt.mode_coverage`), and draws ``mixture.png`` (samples and reconstructions, one
+(:mod:`ali_opt.metrics.mode_coverage`), and draws ``mixture.png`` (samples and reconstructions, one
 column per run, see :mod:`ali_opt.plots.mixture`) with the comparison figures and summary
-table of :func:`studies.plot.draw_all` into ``output/figures``. The comparison itself is
+table of :func:`ali_opt.plots.all_figures.draw_all` into ``output/figures``. The comparison itself is
 recorded in ``output/comparisons``; its result lists every run with ``modes_covered`` and
 ``high_quality`` (the fraction of samples near a mode). With ``optimizer.name`` set (or a
 named config such as ``with extra_adam``) it trains that optimizer as one run, adds the
@@ -21,14 +22,16 @@ figure to it and returns the same two keys. Every config key of :mod:`studies.tr
 applies; training uses one torch thread (``threads``).
 
 With ``members=N`` (N > 1) each entry trains N seeds at once as one vmapped ensemble
-(:mod:`studies.mixture_ensembles`) and the comparison run's folder receives
+(:mod:`ali_opt.sweeps.mixture_ensembles`) and the comparison run's folder receives
 ``ensemble_curves.png`` (median member and min-max band of each player's loss and gradient
 norm), ``mixture_median_members.png`` (each optimizer's median member) and ``modes_table.md``.
 Ensembles run on the CPU (``device=cpu``). ``benchmark=grid25`` applies :data:`GRID25`, the ALI
-paper's 25-Gaussian settings, and its table
+paper's 25-Gaussian settings with the authors' optimizer, and its table
 gives per optimizer the paper's mode count (10,000 samples, each assigned to the nearest mode;
-a mode counts with one sample) beside the stricter count of :mod:`ali_opt.mode_coverage` and
-the fraction of high-quality samples. ``grid25`` is also a named config.
+a mode counts with one sample) beside the stricter count of :mod:`ali_opt.metrics.mode_coverage` and
+the fraction of high-quality samples. ``benchmark=grid25_cpu`` applies :data:`GRID25_CPU`, a
+CPU-sized setting that is not the authors' (the table's first line names the setting that
+produced it). ``grid25`` and ``grid25_cpu`` are also named configs.
 """
 from __future__ import annotations
 
@@ -44,17 +47,20 @@ from sacred.utils import apply_backspaces_and_linefeeds
 from ali_opt.runtime.checkpoint import checkpoint_path, load_checkpoint
 from ali_opt.data.mixtures import MIXTURES, mixture_centers, mixture_std, sample_mixture
 from ali_opt.runtime.devices import resolve_device
+from ali_opt.runtime.sacred_setup import file_observer_folder, run_commandline
+from ali_opt.config import PAPER_OPTIMIZER, add_training_configs
 from ali_opt.errors import ConfigError, check_choice, check_positive
-from ali_opt.evaluation import evaluation_mode
-from ali_opt.mode_coverage import high_quality_fraction, modes_covered
+from ali_opt.metrics.reconstruction import evaluation_mode
+from ali_opt.metrics.mode_coverage import high_quality_fraction, modes_covered
 from ali_opt.models import VECTOR_MODELS
 from ali_opt.plots.mixture import MixtureModel, plot_mixture
 from ali_opt.training import build_run
 
+from ali_opt.plots.all_figures import draw_all
+from ali_opt.sweeps.comparison import add_study_hook, comparison_groups, train_comparison
+from ali_opt.sweeps.mixture_ensembles import check_members, run_ensembles
+
 from . import train_ali
-from .comparison import add_study_hook, comparison_groups, train_comparison
-from .mixture_ensembles import check_members, run_ensembles
-from .plot import draw_all
 
 SAMPLES = 2000
 """Generated points that modes are counted from (and that the figure shows)."""
@@ -62,11 +68,20 @@ SAMPLES = 2000
 RECONSTRUCTED = 300
 """Held-out points whose reconstructions the figure shows."""
 
+AUTHORS_MIXTURE_OPTIMIZER = dict(PAPER_OPTIMIZER, name="", lr={"d": 1e-4, "g": 1e-4}, betas=[0.2, 0.999])
+"""The optimizer of the authors' 25-Gaussian script (IshmaelBelghazi/ALI ``experiments/ali_mixture.py``
+at a7d4235): Blocks' ``Adam(learning_rate=1e-4, beta1=0.8)`` for both players. The Blocks of
+2016 took Adam's decay rates as one minus Kingma and Ba's (its defaults ``beta1=0.1,
+beta2=0.001``; the ALI paper's tables also write beta2 = 1e-3): its ``beta1=0.8``
+keeps 0.2 of the running mean, torch's ``betas[0] = 0.2``, and its default ``beta2`` is torch's
+0.999. Epsilon 1e-8 in both."""
+
 GRID25 = {
     "model": "mixture_paper",  # the paper's networks (ali_opt/models/mixture_paper.py)
     "width": 1.0,
     "data": {"name": "grid", "heldout": 500, "download": False},  # 5 x 5 modes, std 0.05, 100,000 points
-    "optimizer": dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3}),  # Adam 1e-3, beta1 0.5
+    "optimizer": AUTHORS_MIXTURE_OPTIMIZER,  # Adam 1e-4, Blocks' beta1 0.8 (torch's betas 0.2, 0.999)
+    "dropout": False,  # the script trains without dropout
     "comparison": [
         {"name": "adam"},
         {"name": "alt_adam"},
@@ -78,24 +93,40 @@ GRID25 = {
     ],
     "batch_size": 100,
     "members": 10,  # the paper's 10 runs per model, as one ensemble per optimizer
-    "steps": 200_000,  # the paper's 200 epochs of 100,000 points at batch 100 (GPU-sized; see the README)
+    "steps": 200_000,  # the script's 200 epochs of 100,000 points at batch 100 (GPU-sized; see the README)
     "log_every": 50,
     "checkpoint_every": 500,
 }
-"""The ALI paper's 25-Gaussian benchmark (Dumoulin et al. 2016, Section 5): data as in the paper,
-networks and optimizer as in the authors' ``experiments/ali_mixture.py``."""
+"""The ALI paper's 25-Gaussian benchmark (Dumoulin et al. 2016, Section 5): data as in the paper;
+optimizer, batch, dropout (off) and length as in the authors' ``experiments/ali_mixture.py``
+(:data:`AUTHORS_MIXTURE_OPTIMIZER`). The networks are ``mixture_paper``, the layer sizes of the
+script's first version (see :mod:`ali_opt.models.mixture_paper`)."""
+
+GRID25_CPU = {
+    **GRID25,
+    "optimizer": dict(PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3}),  # Adam 1e-3, beta1 0.5: not the authors'
+    "dropout": True,  # dropout 0.2 on the discriminator's input, 0.5 above
+    "width": 0.25,
+    "steps": 1500,
+}
+"""A CPU-sized 25-Gaussian benchmark, not the authors' settings: quarter width, 1,500 steps, Adam at
+1e-3 with beta1 0.5 and dropout on. These are the settings of the first ``benchmark=grid25``
+(with ``width=0.25 steps=1500``), which produced ``docs/benchmarks/grid25_modes_table.md``."""
+
+BENCHMARKS = {"grid25": GRID25, "grid25_cpu": GRID25_CPU}
 
 ex = Experiment("ali_mixture", save_git_info=False)
 ex.captured_out_filter = apply_backspaces_and_linefeeds
-train_ali.add_training_configs(ex)
+add_training_configs(ex)
 ex.add_named_config("grid25", {"benchmark": "grid25"})
+ex.add_named_config("grid25_cpu", {"benchmark": "grid25_cpu"})
 
 
 @ex.config
 def study_config():
     model = "mlp"
     data = {"name": "ring", "heldout": 500, "download": False}  # ring (8 modes) or grid (25)
-    optimizer = dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3})  # name "": the whole comparison
+    optimizer = dict(PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3})  # name "": the whole comparison
     batch_size = 256
     steps = 3000
     log_every = 25
@@ -115,26 +146,31 @@ def study_config():
     seeds = 1  # runs per comparison entry, with seeds seed, seed+1, ...
     pdf = False  # also write the figures as PDF
     members = 1  # > 1: each entry trains seeds seed..seed+members-1 as one vmapped ensemble
-    benchmark = ""  # "grid25": the ALI paper's 25-Gaussian protocol and table (see GRID25)
+    benchmark = ""  # "grid25": the ALI paper's 25-Gaussian protocol and table (GRID25); "grid25_cpu": CPU-sized
     resume_ensembles = ""  # members > 1: the run folder of an ensemble comparison to continue
-    if benchmark == "grid25":  # the paper's settings; any of them can still be changed on the command line
-        model = GRID25["model"]
-        width = GRID25["width"]
-        data = GRID25["data"]
-        optimizer = GRID25["optimizer"]
-        comparison = GRID25["comparison"]
-        batch_size = GRID25["batch_size"]
-        members = GRID25["members"]
-        steps = GRID25["steps"]
-        log_every = GRID25["log_every"]
-        checkpoint_every = GRID25["checkpoint_every"]
+    if benchmark in BENCHMARKS:  # its settings; any of them can still be changed on the command line
+        model = BENCHMARKS[benchmark]["model"]
+        width = BENCHMARKS[benchmark]["width"]
+        data = BENCHMARKS[benchmark]["data"]
+        optimizer = BENCHMARKS[benchmark]["optimizer"]
+        dropout = BENCHMARKS[benchmark]["dropout"]
+        comparison = BENCHMARKS[benchmark]["comparison"]
+        batch_size = BENCHMARKS[benchmark]["batch_size"]
+        members = BENCHMARKS[benchmark]["members"]
+        steps = BENCHMARKS[benchmark]["steps"]
+        log_every = BENCHMARKS[benchmark]["log_every"]
+        checkpoint_every = BENCHMARKS[benchmark]["checkpoint_every"]
 
 
 def check_mixture_config(config: dict) -> None:
     check_choice("data.name", config["data"]["name"], MIXTURES)
     check_choice("model", config["model"], VECTOR_MODELS)
-    check_choice("benchmark", config["benchmark"], ("", "grid25"))
+    check_choice("benchmark", config["benchmark"], ("", *BENCHMARKS))
     check_positive("members", config["members"], integer=True)
+    noisy = [entry for entry in [config, *config["comparison"]] if (entry.get("instance_noise") or {}).get("std", 0)]
+    if config["members"] > 1 and noisy:
+        raise ConfigError(f"instance_noise={noisy[0]['instance_noise']!r} is not valid with members="
+                          f"{config['members']}: ensembles do not add instance noise yet; set members=1")
     check_members(config)
     if config["resume_ensembles"] and config["members"] == 1:
         raise ConfigError(f"resume_ensembles={config['resume_ensembles']!r} is only for ensembles; set members > 1 "
@@ -164,7 +200,7 @@ def main(_config, _run, _log):
 def train_one(config: dict, sacred_run, log) -> dict:
     """Train the chosen optimizer as ``sacred_run``; add the mixture figure; the result with its coverage."""
     result = train_ali.train_run(config, sacred_run, log)
-    run_dir = train_ali.file_observer_folder(sacred_run)
+    run_dir = file_observer_folder(sacred_run)
     model = evaluate(run_dir, config["optimizer"]["name"]) if run_dir else None
     if model is None:
         log.warning("no checkpoint: modes are not counted and no figure is drawn")
@@ -179,7 +215,7 @@ def compare(config: dict, sacred_run, log) -> dict:
     """Train every comparison entry and seed as its own run of :mod:`studies.train_ali`; add the
     figures to ``sacred_run``; the result of each trained run with its coverage."""
     output = Path(config["output"])
-    outcomes = train_comparison(config, log)
+    outcomes = train_comparison(train_ali.ex, config, log)
     groups = comparison_groups(config, outcomes)
     models = {run.folder.name: evaluate(run.folder, group.label + (f" seed {run.seed}" if len(group.runs) > 1 else ""))
               for group in groups for run in group.runs}
@@ -227,4 +263,4 @@ def draw(models: Sequence[MixtureModel], kind: str, path: Path, pdf: bool) -> li
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    run_commandline(ex)

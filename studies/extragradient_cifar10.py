@@ -1,22 +1,29 @@
-"""Does (stochastic) extragradient train ALI on CIFAR-10 more stably, and reach a lower
-held-out reconstruction error per unit of compute, than simultaneous or alternating updates?
+"""Does (stochastic) extragradient train ALI on CIFAR-10 more stably, and to better samples per
+unit of compute, than simultaneous or alternating updates?
 
-    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU sweep (~40 min, 2 cores)
+    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU sweep (~45 min, 2 cores)
     python -m studies.extragradient_cifar10 with data.root=~/data paper executor=slurm   # paper model, full grid
     python -m studies.extragradient_cifar10 with data.root=../shared/data extra_adam     # one optimizer, one run
 
 Without a chosen optimizer (``optimizer.name=""``, the default) the study sweeps the step
 size: every entry of ``comparison`` x every value of ``lr_scales`` (multiplying both
 players' step sizes) x ``seeds`` seeds, each cell an ordinary :mod:`studies.train_ali` run
-in ``output`` that stops at the same budget of gradient evaluations
-(``budget_grad_evals``). The cells run through :func:`ali_opt.runtime.run_cells`
-(``executor``, ``workers``, ``threads``, ``slurm``); re-running the command skips finished
-cells and resumes interrupted ones. Then each optimizer's scale is selected on validation
-MSE and the figures and summary go into ``output/figures`` (see
-:mod:`ali_opt.plots.sweep` and :mod:`ali_opt.plots.sweep_selection`); the sweep itself is
-recorded in ``output/comparisons``. With ``optimizer.name`` set (or a named config such as
-``with extra_adam``) it trains that optimizer as one run. Every config key of
-:mod:`studies.train_ali` applies.
+in ``output`` that stops at the same budget of compute: ``budget_flops``, FLOPs as
+``torch.utils.flop_counter.FlopCounterMode`` counts them for each optimizer's step (or,
+with ``budget_flops=0``, ``budget_grad_evals`` gradient evaluations), and is evaluated at
+the same fractions of it, ``eval_points``, the untrained model included. Each evaluation
+logs sample quality in Inception feature space (FID, KID, precision and recall, against the
+test and the validation images; :mod:`ali_opt.metrics.sample_quality_logging`) beside the
+reconstruction error and the linear probe. The cells run through
+:func:`ali_opt.runtime.run_cells` (``executor``, ``workers``, ``threads``, ``slurm``);
+re-running the command skips finished cells and resumes interrupted ones. Then each
+optimizer's scale is selected on ``select_by`` (KID against the validation images, averaged
+over the last ``select_last`` evaluations), entries are compared at their selected scales
+with permutation tests, and the figures and summary go into ``output/figures`` (see
+:mod:`ali_opt.plots.sweep`, :mod:`ali_opt.records.selection` and
+:mod:`ali_opt.records.statistics`); the sweep itself is recorded in ``output/comparisons``.
+With ``optimizer.name`` set (or a named config such as ``with extra_adam``) it trains that
+optimizer as one run. Every config key of :mod:`studies.train_ali` applies.
 """
 from __future__ import annotations
 
@@ -27,44 +34,51 @@ from pathlib import Path
 from sacred import Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
+from ali_opt.config import CELL_KEYS, PAPER_OPTIMIZER, add_training_configs, check_training_config
 from ali_opt.errors import ConfigError
-from ali_opt.plots.runs import group_runs, load_runs
-from ali_opt.plots.sweep_selection import select_scales, sweep_runs
-from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, run_cells
-from ali_opt.runtime.sacred_setup import file_storage_flag_as_config
+from ali_opt.plots.all_figures import draw_all
+from ali_opt.records.runs import group_runs, load_runs
+from ali_opt.records.selection import select_scales, sweep_runs
+from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, ExecutorConfig, run_cells
+from ali_opt.runtime.sacred_setup import file_storage_flag_as_config, run_commandline
+from ali_opt.sweeps.comparison import comparing, observe_study, training_config
+from ali_opt.sweeps.grid import sweep_cells
+from ali_opt.metrics.sample_quality_logging import prepare_real_sets
 from ali_opt.training import load_run_data
 
 from . import train_ali
-from .comparison import comparing, observe_study, training_config
-from .plot import draw_all
-from .sweep_grid import sweep_cells
 
 ex = Experiment("extragradient_cifar10", save_git_info=False)
 ex.captured_out_filter = apply_backspaces_and_linefeeds
-train_ali.add_training_configs(ex)
+add_training_configs(ex)
 
 
 @ex.config
 def study_config():
-    optimizer = dict(train_ali.PAPER_OPTIMIZER, name="", lr={"d": 1e-4, "g": 5e-4})  # name "": the sweep
+    optimizer = dict(PAPER_OPTIMIZER, name="", lr={"d": 1e-4, "g": 5e-4})  # name "": the sweep
     output = "runs/extragradient_cifar10"
     comparison = [  # what each entry changes in `optimizer` (an optional "label" tells entries apart)
         {"name": "adam"},
         {"name": "alt_adam"},
         {"name": "extra_adam", "resample": True},
-        {"name": "optimistic_adam"},
     ]
-    lr_scales = [1, 8, 64]  # multipliers of each entry's lr, both players together
-    seeds = 2  # cells per entry and scale, with seeds seed, seed+1, ...
-    budget_grad_evals = 1600  # every cell stops at this many gradient evaluations
-    # The CPU-sized cell (calibrated on 2 cores, see the README): cifar32 at 1/8 width, batch 64.
+    lr_scales = [1, 8]  # multipliers of each entry's lr, both players together
+    seeds = 5  # cells per entry and scale, with seeds seed, seed+1, ...; 5 is the fewest at which a pair can separate
+    budget_flops = 1.0e12  # every cell stops once its steps' FLOPs reach this (about 1,000 Adam steps here)
+    budget_grad_evals = 0  # or, with budget_flops=0, at this many gradient evaluations
+    eval_points = [0, 1 / 3, 2 / 3, 1.0]  # fractions of the budget every cell is evaluated at (0: untrained)
+    sample_quality = {"samples": 200, "real_images": 500}  # FID, KID, precision/recall in Inception space
+    select_by = "kid_valid"  # selection: KID against the validation images ...
+    select_last = 2  # ... averaged over the last two evaluations (2/3 and all of the budget)
+    diversity_samples = 0  # the pixel spread is not measured: collapse shows as low recall
+    # The CPU-sized cell (sized on 2 cores, see docs/main-study.md): cifar32 at 1/8 width, batch 64.
     width = 0.125
     batch_size = 64
     log_every = 25
     eval_every = 200
     eval_batch_size = 250
-    checkpoint_every = 500
-    data = {"heldout": 1000, "validation": 1000}
+    checkpoint_every = 250
+    data = {"heldout": 500, "validation": 500}
     executor = EXECUTOR_DEFAULTS["executor"]  # local or slurm (ali_opt.runtime)
     workers = None  # cells at once (local), >= 1; None or "auto": one per GPU with CUDA, else one per CPU core
     threads = None  # torch threads per cell, >= 1; None or "auto": the cores divided among the workers
@@ -77,7 +91,8 @@ def paper():
     """The full-width paper model and a full grid, for a GPU cluster (``executor=slurm``)."""
     width = 1.0
     batch_size = 100
-    budget_grad_evals = 40000
+    budget_flops = 3.0e15  # about 40000 Adam steps of the full-width model at batch 100
+    budget_grad_evals = 0
     log_every = 50
     eval_every = 1000
     eval_batch_size = 500
@@ -92,7 +107,11 @@ def paper():
         {"name": "extragradient", "resample": True, "lr": {"d": 1e-2, "g": 1e-2}},
     ]
     lr_scales = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
-    seeds = 3
+    seeds = 5
+    eval_points = [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0]
+    sample_quality = {"samples": 5000, "real_images": 5000}
+    select_last = 3
+    data = {"heldout": 5000, "validation": 5000}
 
 
 file_storage_flag = file_storage_flag_as_config(ex, "output")  # -F DIR is output=DIR
@@ -104,10 +123,16 @@ def validate_and_observe(config, command_name, logger):
     config = {**config, **updates}
     if comparing(config):
         sweep_cells(config)  # checks the sweep keys, then every cell's training config
+        executor(config)  # before any data is read
     else:
-        train_ali.check_training_config(training_config(config, {}, config["seed"]))
+        check_training_config(training_config(config, {}, config["seed"]))
     observe_study(ex, config)
     return updates
+
+
+def executor(config: dict) -> ExecutorConfig:
+    """The sweep's executor config, checked (one line naming the key for a bad value)."""
+    return ExecutorConfig.from_config({key: config[key] for key in EXECUTOR_KEYS})
 
 
 @ex.main
@@ -116,8 +141,9 @@ def main(_config, _run, _log):
     if config["optimizer"]["name"]:
         return train_ali.train_run(config, _run, _log)
     cells = sweep_cells(config)
-    load_run_data(cells[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
-    outcomes = run_cells(cells, {key: config[key] for key in EXECUTOR_KEYS})
+    dataset = load_run_data(cells[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
+    prepare_real_sets(cells[0].config, dataset)  # the real images' features, once, before cells compute them at once
+    outcomes = run_cells(cells, executor(config), entry_point=train_ali.__name__, keys=CELL_KEYS)
     for outcome in outcomes:
         if outcome.status == FAILED:
             _log.warning("cell %s failed: %s", outcome.key, outcome.error)
@@ -138,7 +164,7 @@ def main(_config, _run, _log):
 
 if __name__ == "__main__":
     try:
-        ex.run_commandline()
+        run_commandline(ex)
     except KeyboardInterrupt:  # the running cells have checkpointed and stopped (see executor=local)
         sys.exit("interrupted: the running cells wrote checkpoints; run the same command again to resume them "
                  "(finished cells are skipped)")

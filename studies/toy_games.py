@@ -61,7 +61,7 @@ from ali_opt.ensemble_training import EnsembleTraining, member_scalars
 from ali_opt.game import Game
 from ali_opt.plots.ensembles import MemberCurves, plot_member_bands
 from ali_opt.plots.toy_games import LOOKAHEAD_PREFIX, PlaneTrajectories, plot_distances, plot_trajectories
-from ali_opt.runtime.sacred_setup import observe_config_folder
+from ali_opt.runtime.sacred_setup import observe_config_folder, run_commandline
 from ali_opt.runtime.stopwatch import Stopwatch
 from ali_opt.runtime.threads import torch_threads
 from ali_opt.toy_games import build_toy_game, toy_game_options
@@ -274,4 +274,4 @@ def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    run_commandline(ex)

@@ -15,12 +15,11 @@ def images(tmp_path_factory) -> Path:
     return path
 
 
-def tiny_config(images: Path, output: Path, **updates) -> dict:
-    """A training config that runs in seconds on a CPU: cifar32 at 1/8 width, batch 8, 20 steps."""
-    config = {
-        "model": "cifar32", "width": 0.125, "batch_size": 8, "steps": 20, "log_every": 5, "eval_every": 10,
-        "eval_batch_size": 16, "checkpoint_every": 10, "device": "cpu", "output": str(output), "progress": False,
-        "data": {"name": "images", "root": str(images), "heldout": 16},
-    }
-    config.update(updates)
-    return config
+@pytest.fixture(scope="session", autouse=True)
+def flops_cache(tmp_path_factory) -> Path:
+    """The FLOPs cache of every run the tests train (subprocesses included) in a temporary
+    folder, never the user's ``~/.cache/ali-opt/flops.json``."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder

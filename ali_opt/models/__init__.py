@@ -39,7 +39,7 @@ def data_shape(name: str, data_dim: int = 2) -> tuple[int, ...]:
 
 
 def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | float | None = None,
-                 data_dim: int = 2, latent_dim: int | None = None) -> ALIModels:
+                 data_dim: int = 2, latent_dim: int | None = None, dropout: bool = True) -> ALIModels:
     """The networks of model ``name`` (one of :data:`MODELS`).
 
     - ``width`` scales every hidden channel count (rounded, at least 1); the latent size and
@@ -50,6 +50,8 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
     - ``data_dim``: dimension of x (``mlp`` and ``mixture_paper`` only).
     - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
       svhn32 and celeba64, 2 for mlp and mixture_paper).
+    - ``dropout``: False switches every dropout layer off (rate 0; the modules stay, so the
+      parameters are those of the model with dropout).
 
     Bad arguments raise :class:`~ali_opt.errors.ConfigError`.
     """
@@ -64,6 +66,18 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
         if pixel_mean is not None:
             raise ConfigError(f"pixel_mean={pixel_mean!r} is not valid for model {name!r}; leave it None")
         build = build_mlp_models if name == "mlp" else build_mixture_paper_models
-        return build(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM)
+        return _without_dropout(build(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM),
+                                not dropout)
     arch = ARCHITECTURES[name]
-    return build_conv_models(arch, width=width, latent_dim=latent_dim or arch.latent_dim, pixel_mean=pixel_mean)
+    return _without_dropout(build_conv_models(arch, width=width, latent_dim=latent_dim or arch.latent_dim,
+                                              pixel_mean=pixel_mean), not dropout)
+
+
+def _without_dropout(models: ALIModels, switch_off: bool) -> ALIModels:
+    """``models`` with every dropout layer's rate set to 0 when ``switch_off``."""
+    if switch_off:
+        for network in models[:3]:
+            for module in network.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = 0.0
+    return models

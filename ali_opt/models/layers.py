@@ -1,7 +1,7 @@
 """Building blocks shared by every model: the table row spec, maxout, and the block builders."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Literal, NamedTuple
@@ -85,18 +85,41 @@ class _MaxOfTwo(torch.autograd.Function):
         return torch.stack([torch.where(first_wins, grad, zero), torch.where(first_wins, zero, grad)], 2).flatten(1, 2)
 
 
-_MASK_GENERATOR: ContextVar[torch.Generator | None] = ContextVar("dropout_mask_generator", default=None)
+class _MaskSource:
+    """Where the masks of :func:`seeded_dropout` come from: one generator per seed."""
+
+    def __init__(self, seeds: Sequence[int], device: torch.device, member: torch.Tensor | None):
+        self.generators = [torch.Generator(device).manual_seed(int(seed)) for seed in seeds]
+        self.member = member
+
+    def uniform(self, shape: torch.Size, device: torch.device) -> torch.Tensor:
+        draws = [torch.rand(shape, dtype=torch.float32, device=device, generator=g) for g in self.generators]
+        return draws[0] if self.member is None else torch.stack(draws)[self.member]
+
+
+_MASK_SOURCE: ContextVar[_MaskSource | None] = ContextVar("dropout_mask_source", default=None)
 
 
 @contextmanager
-def seeded_dropout(seed: int, device: torch.device) -> Iterator[None]:
+def seeded_dropout(seed: int | Sequence[int], device: torch.device, member: torch.Tensor | None = None
+                   ) -> Iterator[None]:
     """Inside, every :class:`Dropout` layer draws its mask from one generator seeded with
-    ``seed``, in the order the layers run: the same seed and inputs give the same masks."""
-    token = _MASK_GENERATOR.set(torch.Generator(device).manual_seed(seed))
+    ``seed``, in the order the layers run: the same seed and inputs give the same masks.
+
+    For the members of an :class:`~ali_opt.ensemble.Ensemble` under ``vmap``: ``seed`` holds one
+    seed per member and ``member`` is the index of the member evaluated (a batched 0-d tensor);
+    each layer draws every member's mask from that member's generator (shape: one member's
+    input) and member i keeps its own, so member i's masks are those ``seed[i]`` alone gives.
+    The draws must not be re-batched by ``vmap``: evaluate with ``randomness="same"``."""
+    if member is None:
+        source = _MaskSource([seed], device, None)
+    else:
+        source = _MaskSource(list(seed), device, member)
+    token = _MASK_SOURCE.set(source)
     try:
         yield
     finally:
-        _MASK_GENERATOR.reset(token)
+        _MASK_SOURCE.reset(token)
 
 
 class Dropout(nn.Dropout):
@@ -107,10 +130,14 @@ class Dropout(nn.Dropout):
     ``torch.nn.functional.dropout``)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        generator = _MASK_GENERATOR.get()
-        if not self.training or self.p == 0 or (generator is None and x.device.type != "cpu"):
+        source = _MASK_SOURCE.get()
+        if not self.training or self.p == 0 or (source is None and x.device.type != "cpu"):
             return super().forward(x)
-        keep = torch.rand(x.shape, dtype=torch.float32, device=x.device, generator=generator) >= self.p
+        if source is None:
+            uniform = torch.rand(x.shape, dtype=torch.float32, device=x.device)
+        else:
+            uniform = source.uniform(x.shape, x.device)
+        keep = uniform >= self.p
         return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
 
 

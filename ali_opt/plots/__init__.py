@@ -1,1 +1,1 @@
-"""Figures: image grids of runs, curves of studies, toy-game pictures."""
+"""Figures: image grids of runs, curves of comparisons, toy-game pictures."""

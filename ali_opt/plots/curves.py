@@ -1,8 +1,11 @@
 """Figures comparing groups of runs: reconstruction error against time, losses, gradient norms.
 
-Each public function draws one figure from a list of :class:`~ali_opt.plots.runs.Group`
+Each public function draws one figure from a list of :class:`~ali_opt.records.runs.Group`
 and saves it as PNG (and PDF when asked), returning the paths written. A group keeps its
-colour in every figure (colours follow the order of the groups).
+colour in every figure (colours follow the order of the groups). Steps of different
+optimizers cost different amounts (an extragradient step takes two gradients), so curves
+against training progress are drawn against compute (:func:`compute_axis`: FLOPs when every
+run logged them, else gradient evaluations), steps only where no run logged either.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 
-from .runs import Group  # noqa: E402
+from ..records.runs import Group  # noqa: E402
 
 EQUILIBRIUM_LOSS = 2 * math.log(2)
 """Both players' loss when the discriminator outputs 1/2 everywhere."""
@@ -31,6 +34,19 @@ CLOCK_LABELS = {
     "wall_time": "wall-clock time (s, training only)",
     "cpu_time": "CPU time (s, training only, all threads)",
 }
+
+COMPUTE_LABELS = {
+    "flops": "FLOPs (cumulative, measured over the optimizer steps)",
+    "grad_evals": "gradient evaluations (cumulative; extragradient: 2 per step)",
+}
+"""The cost axes, in order of preference, that stand in for steps when steps differ in cost."""
+
+
+def compute_axis(groups: Sequence[Group]) -> str | None:
+    """The cost clock every run logged, FLOPs before gradient evaluations; None for neither
+    (then steps it is)."""
+    runs = [run for group in groups for run in group.runs]
+    return next((clock for clock in COMPUTE_LABELS if runs and all(len(run.curve(clock)[0]) for run in runs)), None)
 
 
 def group_colours(groups: Sequence[Group]) -> dict[str, tuple]:
@@ -92,10 +108,12 @@ def seed_band(series: Sequence[tuple[np.ndarray, np.ndarray]]):
 
 
 def stability(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: float | None = None) -> list[Path]:
-    """``loss_d``, ``loss_g`` and their gap (rows) against steps and gradient evaluations
-    (columns), one line per run, the equilibrium as a dashed line; a diverged run ends in
-    an x, named in the legend with its step. ``smooth``: EMA factor, or None for raw values."""
+    """``loss_d``, ``loss_g`` and their gap (rows) against steps and against compute (FLOPs
+    when every run logged them, else gradient evaluations: steps of some optimizers cost
+    more than others'), one line per run, the equilibrium as a dashed line; a diverged run
+    ends in an x, named in the legend with its step. ``smooth``: EMA factor, or None for raw values."""
     colours = group_colours(groups)
+    compute = compute_axis(groups)
     rows = (("loss_d", "discriminator loss", EQUILIBRIUM_LOSS), ("loss_g", "generator loss", EQUILIBRIUM_LOSS),
             ("loss_gap", "loss gap (loss_g - loss_d)", 0.0))
     figure, axes = plt.subplots(3, 2, figsize=(13, 9.5), sharex="col", layout="constrained")
@@ -105,7 +123,7 @@ def stability(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: fl
             for axes_row, (metric, _, _) in zip(axes, rows):
                 steps, values = run.curve(metric)
                 values = ema(values, smooth) if smooth else values
-                for axis, x in zip(axes_row, (steps, run.clock_at(steps, "grad_evals"))):
+                for axis, x in zip(axes_row, (steps, run.clock_at(steps, compute) if compute else steps)):
                     axis.plot(x, values, color=colours[group.label], linewidth=1, alpha=0.85)
                     if run.diverged_at is not None and len(steps):
                         axis.plot(x[-1], values[-1], "x", color=colours[group.label], markersize=9, mew=2)
@@ -118,9 +136,9 @@ def stability(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: fl
             axis.axhline(target, color="0.3", linestyle="--", linewidth=1)
             axis.grid(alpha=0.3)
     axes[-1][0].set_xlabel("training step")
-    axes[-1][1].set_xlabel("gradient evaluations (cumulative; extragradient: 2 per step)")
+    axes[-1][1].set_xlabel(COMPUTE_LABELS.get(compute, "training step (no run logged FLOPs or gradient evaluations)"))
     axes[0][0].set_title("against steps")
-    axes[0][1].set_title("against gradient evaluations")
+    axes[0][1].set_title(f"against {COMPUTE_LABELS[compute].split(' (')[0]}" if compute else "against steps")
     figure.suptitle(f"Losses and loss gap, one line per run ({_smoothing(smooth)})")
     equilibrium = Line2D([], [], color="0.3", linestyle="--", linewidth=1,
                          label=f"equilibrium: loss 2 log 2 = {EQUILIBRIUM_LOSS:.3f}, gap 0")
@@ -128,20 +146,22 @@ def stability(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: fl
 
 
 def grad_norms(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: float | None = None) -> list[Path]:
-    """``grad_norm_d`` and ``grad_norm_g`` against steps on a log scale, one line per run."""
+    """``grad_norm_d`` and ``grad_norm_g`` on a log scale against compute (FLOPs when every run
+    logged them, else gradient evaluations, else steps), one line per run."""
     colours = group_colours(groups)
+    compute = compute_axis(groups)
     panels = (("grad_norm_d", "discriminator"), ("grad_norm_g", "generator (encoder and decoder)"))
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True, layout="constrained")
     for group in groups:
         for run in group.runs:
             for axis, (metric, _) in zip(axes, panels):
                 steps, values = run.curve(metric)
-                axis.plot(steps, ema(values, smooth) if smooth else values, color=colours[group.label],
-                          linewidth=1, alpha=0.85)
+                axis.plot(run.clock_at(steps, compute) if compute else steps, ema(values, smooth) if smooth else values,
+                          color=colours[group.label], linewidth=1, alpha=0.85)
     _log_scale(axes[0])
     for axis, (_, player) in zip(axes, panels):
         axis.set_title(f"{player} gradient")
-        axis.set_xlabel("training step")
+        axis.set_xlabel(COMPUTE_LABELS.get(compute, "training step"))
         axis.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("gradient norm (L2 over all parameters)")
     figure.suptitle(f"Gradient norms, one line per run ({_smoothing(smooth)})")

@@ -34,7 +34,7 @@ class MixtureModel:
     reconstructions: torch.Tensor
     """:math:`G_x(G_z(x))` for each held-out point, in the same order."""
     covered: int
-    """Modes covered by ``samples`` (see :mod:`ali_opt.mode_coverage`)."""
+    """Modes covered by ``samples`` (see :mod:`ali_opt.metrics.mode_coverage`)."""
     high_quality: float
     """Fraction of ``samples`` near some mode."""
     note: str = ""

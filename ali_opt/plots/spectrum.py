@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 
-from .runs import Group, Run  # noqa: E402
+from ..records.runs import Group, Run  # noqa: E402
 
 
 SYMLOG_LINEAR = 1.0

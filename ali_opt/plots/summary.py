@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .runs import Group, Run
+from ..records.runs import Group, Run
 
 COLUMNS = {
     "group": "optimizer",

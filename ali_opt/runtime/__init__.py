@@ -10,9 +10,9 @@ Many processes: :mod:`ali_opt.runtime.executors` trains a list of cells on this 
 SLURM jobs; its API is re-exported here.
 """
 from .executors import (
-    DONE, EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, RESUMED, SKIPPED, Cell, CellOutcome, ExecutorConfig,
-    executor_config, run_cells, slurm_problem,
+    DONE, EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, RESUMED, SKIPPED, Cell, CellKeys, CellOutcome, ExecutorConfig,
+    run_cells, slurm_problem,
 )
 
-__all__ = ["Cell", "CellOutcome", "DONE", "SKIPPED", "RESUMED", "FAILED", "ExecutorConfig", "EXECUTOR_DEFAULTS",
-           "EXECUTOR_KEYS", "executor_config", "slurm_problem", "run_cells"]
+__all__ = ["Cell", "CellKeys", "CellOutcome", "DONE", "SKIPPED", "RESUMED", "FAILED", "ExecutorConfig",
+           "EXECUTOR_DEFAULTS", "EXECUTOR_KEYS", "slurm_problem", "run_cells"]

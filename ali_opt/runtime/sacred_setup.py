@@ -1,4 +1,4 @@
-"""Sacred wiring shared by the studies: runs recorded in the folder the config names.
+"""Sacred wiring shared by the experiments: runs recorded in the folder the config names.
 
 Where runs go is the config key ``output`` (or the key a study names). Sacred's own
 ``-F DIR`` (``--file_storage``) flag is taken as another way to write ``output=DIR``: the run
@@ -6,6 +6,9 @@ is recorded once, in ``DIR``, with its checkpoints, and a comparison's runs go t
 Giving both ``-F DIR`` and a different ``output=...`` is refused. The observer writes its
 JSON files (``run.json``, ``config.json``, ``metrics.json``, ...) atomically, so a run killed
 mid-write keeps its last complete record, which is how a sweep finds its checkpoint.
+
+Every study's ``__main__`` runs :func:`run_commandline`, Sacred's command line with a bad
+config (:class:`~ali_opt.errors.ConfigError`) reported as one line and exit status 1.
 """
 from __future__ import annotations
 
@@ -13,14 +16,58 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from sacred import Experiment
 from sacred.observers import FileStorageObserver
+from sacred.run import Run
 from sacred.serializer import flatten
+from sacred.utils import SacredError
 
 from ..errors import ConfigError
 
 FILE_STORAGE_FLAG = "--file_storage"
+
+
+class CommandLineConfigError(ConfigError, SacredError):
+    """A :class:`~ali_opt.errors.ConfigError` raised under :func:`run_commandline`: Sacred prints
+    it as the one line ``ali_opt.errors.ConfigError: <message>`` (no traceback) and exits with
+    status 1, as it does for its own errors."""
+
+    __module__ = ConfigError.__module__  # printed as the error it stands for
+    __qualname__ = ConfigError.__qualname__
+
+    def __init__(self, message: str):
+        SacredError.__init__(self, message, print_traceback=False)
+
+
+def run_commandline(experiment: Experiment, argv=None) -> Run | None:
+    """``experiment.run_commandline(argv)`` (the ``__main__`` of every study), with a
+    :class:`~ali_opt.errors.ConfigError` from its config hooks or its main function printed
+    as one line and exit status 1. Runs started from Python (``experiment.run``) raise the
+    ConfigError itself."""
+
+    original = experiment.run
+
+    def run(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except ConfigError as error:
+            if isinstance(error, SacredError):
+                raise
+            raise CommandLineConfigError(str(error)) from error
+
+    experiment.run = run  # for this call only: Sacred's run_commandline calls self.run
+    try:
+        return experiment.run_commandline(argv)
+    finally:
+        del experiment.run
+
+
+def file_observer_folder(run: Run) -> Path | None:
+    """The folder of the run's FileStorageObserver, where its checkpoints go; None without one."""
+    folders = [Path(o.dir) for o in run.observers if isinstance(o, FileStorageObserver)]
+    return folders[0] if folders else None
 
 
 class AtomicFileStorageObserver(FileStorageObserver):

@@ -24,6 +24,7 @@ class BilinearGame(PointEquilibriumGame):
     """
 
     players = ("y", "x")
+    zero_sum = True  # the losses are -f and f (also for QuadraticGame, which changes f only)
 
     def __init__(self, *, dim: int = 4, seed: int = 0, dtype: str = "float64"):
         super().__init__()

@@ -42,6 +42,12 @@ class DiracGAN(PointEquilibriumGame):
         self.psi = nn.Parameter(torch.tensor(real_option("psi0", psi0), dtype=dtype))
         self.register_buffer("data_point", torch.zeros((), dtype=dtype))
 
+    @property
+    def zero_sum(self) -> bool:
+        r"""Only the minimax loss is zero-sum: :math:`\ell_\psi + \ell_\theta = s(-D_\psi(0)) = \log 2`, a term
+        of :math:`\psi` alone (:attr:`ali_opt.game.Game.zero_sum`)."""
+        return self.loss == "minimax"
+
     def player_of(self, parameter_name: str) -> str:
         return {"psi": "psi", "theta": "theta"}[parameter_name]
 

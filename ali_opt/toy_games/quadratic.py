@@ -22,6 +22,8 @@ class QuadraticGame(BilinearGame):
     the distance by exactly :math:`\sqrt{(1 - \eta\mu)^2 + \eta^2}` per step.
     """
 
+    zero_sum = True  # the losses are -f and f
+
     def __init__(self, *, dim: int = 4, seed: int = 0, mu: float = 0.5, dtype: str = "float64"):
         check_positive(option_key("mu"), mu)
         super().__init__(dim=dim, seed=seed, dtype=dtype)

@@ -1,13 +1,15 @@
 """One attempt at a cell: its config written to a JSON file, one process running it, its log.
 
-The process is ``python -m <experiment> with <config>.json`` (Sacred reads a JSON file
+The process is ``python -m <entry point> with <config>.json`` (Sacred reads a JSON file
 given after ``with`` as config updates), started in the sweep's working folder so that
-relative paths in the config mean the same as in the parent, with the parent's copy of the
-project first on ``PYTHONPATH`` so that it runs the same code. The same
-:func:`run_attempt` runs in a local worker thread and inside a SLURM job.
+relative paths in the config mean the same as in the parent, with the folder the parent
+imports the entry point from (:func:`import_root`) first on ``PYTHONPATH`` so that it runs
+the same code, installed or not. The same :func:`run_attempt` runs in a local worker thread
+and inside a SLURM job.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -19,13 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ENTRY_POINT = "studies.train_ali"
-"""The Sacred experiment (a module run with ``python -m``) that trains one cell."""
+from ...errors import ConfigError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The folder holding this copy of ``ali_opt`` (and ``studies``)."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +35,42 @@ class Attempt:
     log_file: Path
     threads: int
     workdir: Path
-    entry_point: str = ENTRY_POINT
+    entry_point: str
+    """The Sacred experiment that trains the cell: a module, run with ``python -m``."""
+    import_root: Path
+    """The folder that goes first on the process's ``PYTHONPATH`` (see :func:`import_root`)."""
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.entry_point, "with", str(self.config_file)]
 
 
-def prepare_attempt(key: str, config: dict, folder: Path, threads: int, entry_point: str = ENTRY_POINT) -> Attempt:
+def import_root(entry_point: str) -> Path:
+    """The folder this process imports the module ``entry_point`` from: the parent of its top-level
+    package (of the module itself when it has no package). A cell process with it first on
+    ``PYTHONPATH`` runs this copy of the code, from a checkout that is not installed as well.
+
+    Raises :class:`ConfigError` when ``entry_point`` cannot be imported here."""
+    try:
+        spec = importlib.util.find_spec(entry_point)
+    except (ImportError, ValueError) as error:
+        spec, why = None, f"{type(error).__name__}: {error}"
+    else:
+        why = "no such module"
+    if spec is None:
+        raise ConfigError(f"entry_point={entry_point!r} is not valid: it cannot be imported here ({why}); "
+                          "give the module of a Sacred experiment, such as 'package.experiment'")
+    top = importlib.util.find_spec(entry_point.split(".")[0])
+    if top.submodule_search_locations:  # a package (a namespace package has no origin)
+        return Path(next(iter(top.submodule_search_locations))).resolve().parent
+    return Path(top.origin).resolve().parent
+
+
+def prepare_attempt(key: str, config: dict, folder: Path, threads: int, entry_point: str,
+                    root: Path | None = None) -> Attempt:
     """Write ``config`` as the next numbered attempt of cell ``key`` under ``folder`` (never over
-    an earlier file) and return the :class:`Attempt` that runs it."""
+    an earlier file) and return the :class:`Attempt` that runs it: ``entry_point`` imported
+    from ``root`` (default: :func:`import_root` of ``entry_point``)."""
+    root = import_root(entry_point) if root is None else Path(root)
     cell_folder = Path(folder) / safe_name(key)
     cell_folder.mkdir(parents=True, exist_ok=True)
     number = 1
@@ -58,7 +83,7 @@ def prepare_attempt(key: str, config: dict, folder: Path, threads: int, entry_po
         except FileExistsError:
             number += 1
     return Attempt(key, config_file.absolute(), config_file.with_suffix(".log").absolute(), threads,
-                   Path.cwd(), entry_point)
+                   Path.cwd(), entry_point, root)
 
 
 def run_attempt(attempt: Attempt, gpu: str | None = None,
@@ -68,7 +93,7 @@ def run_attempt(attempt: Attempt, gpu: str | None = None,
     is handed the process once it runs."""
     env = dict(os.environ)
     env.update({name: str(attempt.threads) for name in THREAD_VARIABLES})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(attempt.import_root), env.get("PYTHONPATH", "")]))
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
     with open(attempt.log_file, "ab") as log:

@@ -1,6 +1,8 @@
-"""What a sweep runs (:class:`Cell`) and what became of each cell (:class:`CellOutcome`)."""
+"""What a sweep runs (:class:`Cell`, with the :class:`CellKeys` of its entry point) and what
+became of each cell (:class:`CellOutcome`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +17,29 @@ FAILED = "failed"
 
 STATUSES = (DONE, SKIPPED, RESUMED, FAILED)
 
-CELL_KEY = "cell"
-"""The training config key that tags every run with the key of the cell it belongs to."""
+
+@dataclass(frozen=True)
+class CellKeys:
+    """The config keys of the entry point (the Sacred experiment that trains one cell) that the
+    executor reads and sets; the caller names them, the executor knows no experiment's keys.
+
+    ``output``: the folder of a cell's runs (read: a re-run looks for the cell's runs there).
+    ``cell``: set to the cell's key in every run, which is how a re-run finds the cell's runs.
+    ``threads``: set to each run's torch CPU threads. ``resume``: set to the run folder an
+    interrupted cell continues from. ``fixed``: keys set to the same value in every run (such as
+    ``{"progress": False}``: no progress bars in the logs).
+    """
+
+    output: str
+    cell: str
+    threads: str
+    resume: str
+    fixed: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def managed(self) -> tuple[str, ...]:
+        """The keys the executor sets per run: they may differ between the runs of one cell."""
+        return (self.cell, self.threads, self.resume, *self.fixed)
 
 
 @dataclass(frozen=True)
@@ -25,9 +48,9 @@ class Cell:
 
     ``key`` names the cell, stably and uniquely within a sweep (``extra_adam/lr2/seed1``):
     re-running a sweep finds a cell's earlier runs by it. ``config`` is the full config of
-    one ``studies.train_ali`` run (keys it leaves out take the experiment's defaults); its
-    ``output`` folder holds the cell's runs. The executor sets ``cell`` (to ``key``),
-    ``threads`` and ``resume`` in the config it runs; a ``resume`` given here is replaced
+    one run of the entry point (keys it leaves out take the experiment's defaults); its
+    output folder (:attr:`CellKeys.output`) holds the cell's runs. The executor sets the
+    :attr:`CellKeys.managed` keys in the config it runs; a ``resume`` given here is replaced
     when the cell continues its own interrupted run.
     """
 

@@ -1,4 +1,5 @@
-"""The executor config of a sweep: where and how many cells run at once, checked in one place.
+"""The executor config of a sweep: where and how many cells run at once, checked in one place
+(:meth:`ExecutorConfig.from_config`, which a study calls from its config hook).
 
 Keys (a plain dict, as a Sacred study holds it; see :data:`EXECUTOR_DEFAULTS`):
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -48,7 +50,7 @@ class SlurmOptions:
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """A checked executor config (build it with :func:`executor_config`)."""
+    """A checked executor config (build it with :meth:`from_config`)."""
 
     executor: str = "local"
     workers: int = 1
@@ -56,6 +58,39 @@ class ExecutorConfig:
     threads: int | None = None
     """``None``: automatic, resolved per cell by :meth:`threads_per_cell`."""
     slurm: SlurmOptions = field(default_factory=SlurmOptions)
+
+    @classmethod
+    def from_config(cls, values: Mapping | None = None) -> ExecutorConfig:
+        """``values`` (any subset of :data:`EXECUTOR_KEYS`) checked and completed with the defaults.
+
+        Raises :class:`ConfigError`, one line naming the key, for an unknown key or executor, a
+        value of the wrong type or range, SLURM options with ``executor=local``, and
+        ``executor=slurm`` where SLURM cannot be reached.
+        """
+        values = dict(values or {})
+        _check_known("executor config", values, EXECUTOR_KEYS)
+        executor = check_choice("executor", values.get("executor", "local"), EXECUTORS)
+        workers = check_count_or_auto("workers", values.get("workers"),
+                                      "one per GPU when CUDA is present, else one per CPU core")
+        workers = automatic_workers() if workers is None else workers
+        threads = check_count_or_auto("threads", values.get("threads"),
+                                      "the cores divided among the cells running at once")
+        given = values.get("slurm") or {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"slurm={given!r} is not valid; it must be a dict of SLURM options "
+                              f"({', '.join(SLURM_DEFAULTS)})")
+        slurm = _slurm_options(given)
+        if executor == "local":
+            changed = [key for key, value in given.items() if value != SLURM_DEFAULTS[key]]
+            if changed:
+                raise ConfigError(f"slurm.{changed[0]}={given[changed[0]]!r} is set but executor='local'; "
+                                  "set executor=slurm to submit SLURM jobs, or leave the slurm options out")
+        else:
+            problem = slurm_problem()
+            if problem:
+                raise ConfigError(f"executor='slurm' is not available here: {problem}; use executor=local, "
+                                  "or run the sweep on a machine that can submit SLURM jobs")
+        return cls(executor, workers, threads, slurm)
 
     def threads_per_cell(self) -> int:
         """The torch threads each cell gets (``threads``, or its share of the cores when automatic)."""
@@ -79,40 +114,6 @@ def oversubscription(config: ExecutorConfig) -> str:
     return (f"workers={config.workers} x threads={config.threads_per_cell()} runs {threads} CPU threads on {cores} "
             f"cores: every cell will run several times slower; keep workers x threads <= {cores} "
             "(leave both unset for one thread per core)")
-
-
-def executor_config(values: dict | ExecutorConfig | None = None) -> ExecutorConfig:
-    """``values`` (any subset of :data:`EXECUTOR_KEYS`) checked and completed with the defaults.
-
-    Raises :class:`ConfigError`, one line naming the key, for an unknown key or executor, a
-    value of the wrong type or range, SLURM options with ``executor=local``, and
-    ``executor=slurm`` where SLURM cannot be reached.
-    """
-    if isinstance(values, ExecutorConfig):
-        return values
-    values = dict(values or {})
-    _check_known("executor config", values, EXECUTOR_KEYS)
-    executor = check_choice("executor", values.get("executor", "local"), EXECUTORS)
-    workers = check_count_or_auto("workers", values.get("workers"),
-                                  "one per GPU when CUDA is present, else one per CPU core")
-    workers = automatic_workers() if workers is None else workers
-    threads = check_count_or_auto("threads", values.get("threads"), "the cores divided among the cells running at once")
-    given = values.get("slurm") or {}
-    if not isinstance(given, dict):
-        raise ConfigError(f"slurm={given!r} is not valid; it must be a dict of SLURM options "
-                          f"({', '.join(SLURM_DEFAULTS)})")
-    slurm = _slurm_options(given)
-    if executor == "local":
-        changed = [key for key, value in given.items() if value != SLURM_DEFAULTS[key]]
-        if changed:
-            raise ConfigError(f"slurm.{changed[0]}={given[changed[0]]!r} is set but executor='local'; "
-                              "set executor=slurm to submit SLURM jobs, or leave the slurm options out")
-    else:
-        problem = slurm_problem()
-        if problem:
-            raise ConfigError(f"executor='slurm' is not available here: {problem}; use executor=local, "
-                              "or run the sweep on a machine that can submit SLURM jobs")
-    return ExecutorConfig(executor, workers, threads, slurm)
 
 
 def automatic_workers() -> int:

@@ -1,6 +1,7 @@
-"""A cell's earlier runs, read from the run folders in its ``output``, and what to do next.
+"""A cell's earlier runs, read from the run folders in its output folder, and what to do next.
 
-Every run a sweep starts carries the cell's key in its config (``cell``). A run folder's
+Every run a sweep starts carries the cell's key in its config (the key
+:attr:`~.cells.CellKeys.cell` names). A run folder's
 ``run.json`` says its status: COMPLETED, FAILED, INTERRUPTED, or RUNNING. A process killed
 outright (SIGKILL, a lost node) leaves RUNNING behind for ever; such a run is told from a
 live one by the exit record its attempt's process left when it ended (see
@@ -17,10 +18,7 @@ from pathlib import Path
 from ..checkpoint import FILENAME
 from ...errors import ConfigError
 from .cell_process import exit_record
-from .cells import CELL_KEY, Cell
-
-MANAGED_KEYS = (CELL_KEY, "threads", "resume", "progress")
-"""Config keys the executor sets per run; they may differ between the runs of one cell."""
+from .cells import Cell, CellKeys
 
 
 @dataclass(frozen=True)
@@ -63,15 +61,15 @@ class Plan:
     busy: RunRecord | None = None
 
 
-def cell_runs(cell: Cell) -> list[RunRecord]:
+def cell_runs(cell: Cell, keys: CellKeys) -> list[RunRecord]:
     """The runs of ``cell`` in its output folder, oldest first (by start time, then folder number)."""
-    output = Path(cell.config["output"])
+    output = Path(cell.config[keys.output])
     if not output.is_dir():
         return []
     records = []
     for folder in output.iterdir():
         record = read_record(folder)
-        if record is not None and record.config.get(CELL_KEY) == cell.key:
+        if record is not None and record.config.get(keys.cell) == cell.key:
             records.append(record)
     return sorted(records, key=lambda record: (record.started or datetime.min, _number(record.folder)))
 
@@ -109,14 +107,15 @@ def plan(cell: Cell, runs: list[RunRecord], stale_after_s: float, now: datetime 
     return Plan("start", runs)
 
 
-def check_same_settings(cell: Cell, runs: list[RunRecord]) -> None:
-    """Raise :class:`ConfigError` when an earlier run of ``cell`` was trained with other settings:
-    re-running under the same key would mix two experiments."""
+def check_same_settings(cell: Cell, runs: list[RunRecord], keys: CellKeys) -> None:
+    """Raise :class:`ConfigError` when an earlier run of ``cell`` was trained with other settings
+    (the keys the executor sets per run, ``keys.managed``, aside): re-running under the same
+    key would mix two experiments."""
     wanted = _flat(json.loads(json.dumps(cell.config)))
     for run in runs:
         recorded = _flat(run.config)
         for key, value in wanted.items():
-            if key.split(".")[0] in MANAGED_KEYS:
+            if key.split(".")[0] in keys.managed:
                 continue
             if key in recorded and recorded[key] != value:
                 raise ConfigError(f"cell {cell.key!r}: its run in {run.folder} has {key}={recorded[key]!r}, but the "
