@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optimizers import DEFAULTS, OPTIMIZERS, validate_config
 
@@ -32,6 +33,9 @@ from .metrics.evaluation import check_quality_config
 from .models import MODELS
 from .runtime.checkpoint import checkpoint_path
 from .runtime.devices import resolve_device
+
+if TYPE_CHECKING:  # only for the annotation: this module does not import Sacred
+    from sacred import Experiment
 from .runtime.executors import EXECUTOR_KEYS, CellKeys
 
 PRECISIONS = ("fp32", "bf16")

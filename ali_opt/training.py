@@ -38,7 +38,6 @@ from pathlib import Path
 
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence
-from tqdm import tqdm
 
 from optimizers import Averaged, GameOptimizer, build_optimizer
 
@@ -52,7 +51,6 @@ from .errors import ConfigError
 from .metrics.reconstruction import averaged_model, reconstruction_mse
 from .plots.image_figures import write_image_figures
 from .metrics.instrumentation import StepScalars, all_finite
-from .runtime.interrupts import stop_requests
 from .models import build_models, data_shape
 from .metrics.evaluation import quality_metrics
 from .metrics.flops import StepCost, run_step_cost
@@ -60,6 +58,7 @@ from .runtime.rng import capture_rng_state, restore_rng_state
 from .runtime.stopwatch import Stopwatch
 from .runtime.threads import torch_threads
 from .spectrum import logged_spectrum
+from .stepping import StepLoop, StepSchedule
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 """The autocast dtype of each of :data:`ali_opt.config.PRECISIONS`."""
@@ -195,34 +194,38 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
     diverged_at, step = None, start
     budget, budget_flops = config.get("budget_grad_evals", 0), config.get("budget_flops", 0)
     grad_evals = optimizer.grad_evals
-    points = EvalPoints(config)
-    at_start = points.reached(start, grad_evals, flops)  # resumed: the points up to the checkpoint are done
-    if at_start and start == 0:  # eval_points lists 0: evaluate the untrained model
+    schedule = StepSchedule(config["steps"], log_every=config["log_every"], eval_every=config["eval_every"],
+                            eval_points=config.get("eval_points"), checkpoint_every=config["checkpoint_every"],
+                            budget_grad_evals=budget, budget_flops=budget_flops,
+                            also_every={"spectrum": config["spectrum_every"]})
+
+    def log_compute(step: int, wall: float, cpu: float) -> None:
+        """Place an evaluation in compute and time."""
+        for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
+            log(name, value, step)
+
+    def stopped(step: int) -> str:
+        return f"stopped by a signal after step {step}; resume with resume={run_dir}"
+
+    # resumed: the points up to the checkpoint are done; at step 0, eval_points lists 0
+    if schedule.begin(start, grad_evals=grad_evals, flops=flops):
         wall, cpu = stopwatch.elapsed()
         with stopwatch.paused():
-            for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
-                log(name, value, 0)
+            log_compute(0, wall, cpu)
             latest_mse = evaluate(0)  # the untrained model: not a candidate for best_recon_mse
-    progress = tqdm(total=None if budget_flops else config["steps"], initial=start, desc=config["optimizer"]["name"],
-                    unit="step",
-                    disable=not config["progress"], mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
-    with progress, stop_requests() as stop_requested:
-        for step in range(start + 1, config["steps"] + 1):
+    progress = {"total": None if budget_flops else config["steps"], "desc": config["optimizer"]["name"],
+                "unit": "step", "disable": not config["progress"],
+                "mininterval": 1.0 if sys.stderr.isatty() else 30.0, "file": sys.stderr}
+    with StepLoop(schedule, start, progress=progress, signals=True, stop_message=stopped) as loop:
+        for step in loop:
             game.set_progress(step)  # instance noise's sigma_t for the batches this step draws
             report = optimizer.step(sample)
             flops += step_cost(optimizer.grad_evals - grad_evals)
             grad_evals = optimizer.grad_evals
             first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, optimizer.params), step,
                                          first_bad_step)
-            progress.update()
-            last = step == config["steps"] or 0 < budget <= grad_evals or 0 < budget_flops <= flops
-            logging = step % config["log_every"] == 0 or last
-            reached = points.reached(step, grad_evals, flops) if points.listed else step % config["eval_every"] == 0
-            evaluating = reached or last
-            stopping = stop_requested()  # read once: a signal arriving later is seen at the next step
-            saving = step % config["checkpoint_every"] == 0 or last or stopping
-            spectrum = config["spectrum_every"] > 0 and step % config["spectrum_every"] == 0
-            if not (logging or evaluating or saving or spectrum):
+            actions = loop.done(grad_evals=grad_evals, flops=flops)
+            if not actions:
                 continue
             synchronize(parts.device)
             wall, cpu = stopwatch.elapsed()
@@ -230,27 +233,21 @@ def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[
                 if first_bad_step.item() >= 0:
                     diverged_at = int(first_bad_step)
                     break
-                if logging:
+                if actions.log:
                     scalars = scalars_of(report)
                     for name, value in {**scalars, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
                         log(name, value, step)
-                    progress.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
+                    loop.bar.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
                                          recon_mse=f"{latest_mse:.4f}", refresh=False)
-                if spectrum:
+                if "spectrum" in actions.also:
                     log_spectrum(step)
-                if evaluating:
-                    if not logging:  # place the evaluation in compute and time
-                        for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall,
-                                            "cpu_time": cpu}.items():
-                            log(name, value, step)
+                if actions.evaluate:
+                    if not actions.log:
+                        log_compute(step, wall, cpu)
                     latest_mse = evaluate(step)
                     best_mse = min(best_mse, latest_mse)
-                if saving:
+                if actions.save:
                     checkpoint(step)
-            if last:
-                break
-            if stopping:
-                raise KeyboardInterrupt(f"stopped by a signal after step {step}; resume with resume={run_dir}")
     wall, cpu = stopwatch.elapsed()  # training time only: the final figures are not part of it
     if diverged_at is None:
         _write_figures(game, dataset, "", add_artifact)
@@ -269,33 +266,6 @@ def _step_cost(config: dict, parts: RunParts) -> StepCost:
         return parts.game.draw_batch(parts.dataset.sample(config["batch_size"], generator), generator)
 
     return run_step_cost(config, parts.game, parts.optimizer, sample, tuple(parts.dataset.train.shape[1:]))
-
-
-class EvalPoints:
-    """The evaluation points of ``config["eval_points"]`` as thresholds of one cumulative
-    quantity: FLOPs with ``budget_flops``, gradient evaluations with ``budget_grad_evals``, else
-    steps (of ``steps``). ``listed``: whether any point is listed (else ``eval_every`` applies)."""
-
-    def __init__(self, config: dict):
-        fractions = list(config.get("eval_points") or [])
-        if config.get("budget_flops", 0) > 0:
-            self.quantity, total = "flops", config["budget_flops"]
-        elif config.get("budget_grad_evals", 0) > 0:
-            self.quantity, total = "grad_evals", config["budget_grad_evals"]
-        else:
-            self.quantity, total = "steps", config["steps"]
-        self.pending = [fraction * total for fraction in fractions]
-        self.listed = bool(fractions)
-
-    def reached(self, steps: int, grad_evals: int, flops: int) -> bool:
-        """Whether these cumulative counts reach the next pending point (all points reached are
-        then done: one evaluation however many a step crosses)."""
-        value = {"steps": steps, "grad_evals": grad_evals, "flops": flops}[self.quantity]
-        reached = False
-        while self.pending and value >= self.pending[0]:
-            self.pending.pop(0)
-            reached = True
-        return reached
 
 
 def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: Callable[[Path], None]) -> None:

@@ -4,15 +4,15 @@
 
 Both sides train the mixture study's game (model ``mlp``, ring of 8 Gaussians, batch 256 unless
 ``--batch`` says otherwise, simultaneous Adam at 1e-3, beta1 0.5): member i is the run
-:mod:`studies.train_ali` trains with
-seed i. The ensemble side steps an :class:`~ali_opt.ensemble_training.EnsembleTraining` (its
-per-step parameter copy and finiteness checks included); the sequential side trains the N games
-one after another, each with its own optimizer and batch generator, as N runs would. Each side
-takes ``--warmup`` untimed steps first (each sequential run its own), then ``--steps`` timed ones,
-and runs in a fresh process so that its memory figure is its own: the peak resident set
-(``ru_maxrss``) above the resident set before its games were built. Both wall-clock and CPU
-time (``time.process_time``) are reported: on a machine shared with other work, the CPU time
-of a one-thread process is the fairer measure. One measurement, one run.
+:func:`ali_opt.training.train` trains with seed i. The ensemble side steps an
+:class:`~ali_opt.ensemble_training.EnsembleTraining` (its per-step parameter copy and finiteness
+checks included); the sequential side trains the N games one after another, each with its own
+optimizer and batch generator, as N runs would. Each side takes ``--warmup`` untimed steps first
+(each sequential run its own), then ``--steps`` timed ones, and runs in a fresh process so that
+its memory figure is its own: the peak resident set (``ru_maxrss``) above the resident set before
+its games were built. Both wall-clock and CPU time (``time.process_time``) are reported: on a
+machine shared with other work, the CPU time of a one-thread process is the fairer measure. One
+measurement, one run.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import argparse
 import json
 import resource
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -34,13 +35,23 @@ from ali_opt.sweeps.mixture_ensembles import build_ensemble, draw_member_batch
 
 TRAINING = {"model": "mlp", "width": 1.0, "loss": "non_saturating", "batch_size": 256, "seed": 0,
             "optimizer": dict(DEFAULTS, name="adam", lr=1e-3, betas=(0.5, 0.999))}
-"""The mixture study's defaults (studies/ali_mixture.py) for one run."""
+"""The mixture study's defaults for one run."""
 
 
 def peak_mib() -> float:
     """Peak resident set of this process so far, MiB (``ru_maxrss``, in KiB on Linux, can lag the
     current resident set by a page or so: the peak is at least the current value)."""
     return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, resident_mib())
+
+
+def timed_steps(step: Callable[[], object], warmup: int, steps: int) -> tuple[float, float]:
+    """``warmup`` untimed calls of ``step``, then the wall and CPU seconds of ``steps`` more."""
+    for _ in range(warmup):
+        step()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        step()
+    return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def run_side(side: str, members: int, warmup: int, steps: int, threads: int, batch: int = 256) -> dict:
@@ -50,13 +61,7 @@ def run_side(side: str, members: int, warmup: int, steps: int, threads: int, bat
     dataset = load_dataset("ring", root=None, heldout=0, seed=TRAINING["seed"])
     before = resident_mib()
     if side == "ensemble":
-        loop = build_ensemble(training, dataset, members)
-        for _ in range(warmup):
-            loop.step()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            loop.step()
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        seconds, cpu_seconds = timed_steps(build_ensemble(training, dataset, members).step, warmup, steps)
     else:
         seconds = cpu_seconds = 0.0
         for index in range(members):
@@ -66,13 +71,9 @@ def run_side(side: str, members: int, warmup: int, steps: int, threads: int, bat
             optimizer = build_optimizer(game, TRAINING["optimizer"])
             generator = torch.Generator().manual_seed(TRAINING["seed"] + index)
             sample = partial(draw_member_batch, game, dataset, batch, generator)
-            for _ in range(warmup):
-                optimizer.step(sample)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for _ in range(steps):
-                optimizer.step(sample)
-            seconds += time.perf_counter() - start
-            cpu_seconds += time.process_time() - cpu_start
+            member_seconds, member_cpu_seconds = timed_steps(partial(optimizer.step, sample), warmup, steps)
+            seconds += member_seconds
+            cpu_seconds += member_cpu_seconds
     return {"side": side, "seconds": seconds, "cpu_seconds": cpu_seconds,
             "seconds_per_step_of_all_members": seconds / steps,
             "memory_before_mib": before, "peak_mib": peak_mib(), "peak_above_before_mib": peak_mib() - before}

@@ -17,6 +17,9 @@
 averaging; ``field.py`` gives the second-order schemes the joint gradient field and its
 Jacobian products. Optimizers see only a
 :class:`ali_opt.game.Game`: each player's parameters and losses.
+
+Each rule, scheme and wrapper declares and checks its own options (``options.py``), as
+``torch.optim``'s optimizers do; ``registry.py`` gathers them into ``DEFAULTS`` and checks a config.
 """
 from .averaging import Averaged
 from .base import GameOptimizer, StepReport

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from ali_opt.errors import check_fraction, check_positive
+
 from .cgd import CompetitiveGradientDescent, StepSizes, times
 from .field import Vectors, scale
+from .options import Option, check_fields
+from .rules.step_size import STEP_SIZE
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,22 @@ class ACGDStepSizes:
     ``lr = math.sqrt(bias_correction) * lr / sq_avg.sqrt().add(eps)``; defaults ``beta=0.99``,
     ``eps=1e-5``, here ``acgd_beta`` and ``acgd_eps``). The state, ``step`` and ``exp_avg_sq``, is the
     rule's, saved with the optimizer. This rule gives step sizes only: the steps come from
-    :class:`AdaptiveCompetitiveGradientDescent`. ``lr`` may hold one value per ensemble member.
+    :class:`AdaptiveCompetitiveGradientDescent`. ``lr`` may hold one value per ensemble member. A bad
+    value raises a :class:`~ali_opt.errors.ConfigError`.
     """
+
+    options: ClassVar = {
+        "lr": STEP_SIZE,
+        "acgd_beta": Option(check_fraction, "acgd: decay of the second-moment estimates"),
+        "acgd_eps": Option(check_positive, "acgd: added to their square roots"),
+    }
 
     lr: float | torch.Tensor
     acgd_beta: float = 0.99
     acgd_eps: float = 1e-5
+
+    def __post_init__(self):
+        check_fields(self)
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"step": 0, "exp_avg_sq": [torch.zeros_like(p) for p in params]}

@@ -1,7 +1,12 @@
 """Alternating updates (``alt_gda``, ``alt_adam``): each player moves after seeing the others move."""
 from __future__ import annotations
 
-from .base import GameOptimizer, Sample, StepReport
+from functools import partial
+
+from ali_opt.errors import check_positive
+
+from .base import RESAMPLE, GameOptimizer, Sample, StepReport
+from .options import Option, checked
 
 
 class Alternating(GameOptimizer):
@@ -24,10 +29,16 @@ class Alternating(GameOptimizer):
     are at intermediate points, which are not iterates.
     """
 
+    options = {
+        "d_steps": Option(partial(check_positive, integer=True),
+                          "alternating: steps of the first (discriminator-side) player"),
+        "resample": RESAMPLE,
+    }
+
     def __init__(self, game, rules, *, d_steps: int = 1, resample: bool = True, **common):
         super().__init__(game, rules, **common)
-        self.d_steps = d_steps
-        self.resample = resample
+        self.d_steps = checked(self, "d_steps", d_steps)
+        self.resample = checked(self, "resample", resample)
 
     def step(self, sample: Sample) -> StepReport:
         first, *others = self.players

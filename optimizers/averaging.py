@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 
+from ali_opt.errors import check_choice, check_fraction
+
 from .base import GameOptimizer
+from .options import Option, checked
 from .wrapper import OptimizerWrapper
+
+AVERAGING = ("none", "uniform", "ema")
+"""The kinds of average (``average``); with ``none`` the average is the last iterate."""
 
 
 class Averaged(OptimizerWrapper):
@@ -23,17 +30,32 @@ class Averaged(OptimizerWrapper):
     buffers (BatchNorm statistics) stay those of the live model. Evaluate with the average
     inside ``with optimizer.averaged_parameters():``, after recomputing the statistics for the
     averaged weights (``ali_opt.batchnorm.recomputed_statistics``; training runs do this).
+    ``average`` is the kind (:data:`AVERAGING`), :math:`\beta` is ``ema_beta``.
     """
 
-    def __init__(self, inner: GameOptimizer, kind: str, beta: float = 0.999):
+    options = {
+        "average": Option(partial(check_choice, choices=AVERAGING), "iterate averaging: none, uniform or ema"),
+        "ema_beta": Option(partial(check_fraction, closed_low=False), "ema averaging: weight of the old average"),
+    }
+
+    def __init__(self, inner: GameOptimizer, *, average: str = "none", ema_beta: float = 0.999):
         super().__init__(inner)
-        self.kind = kind
-        self.beta = beta
+        self.kind = checked(self, "average", average)
+        self.beta = checked(self, "ema_beta", ema_beta)
         with torch.no_grad():
             self.average = {player: [p.detach().clone() for p in params] for player, params in inner.params.items()}
 
+    @classmethod
+    def turned_on(cls, options: dict) -> bool:
+        return options["average"] != "none"
+
     def after_step(self) -> None:
-        weight = 1.0 / self.count if self.kind == "uniform" else 1.0 - self.beta
+        if self.kind == "uniform":
+            weight = 1.0 / self.count
+        elif self.kind == "ema":
+            weight = 1.0 - self.beta
+        else:  # none: the last iterate
+            weight = 1.0
         with torch.no_grad():
             for player, params in self.inner.params.items():
                 torch._foreach_lerp_(self.average[player], params, weight)

@@ -8,9 +8,14 @@ from typing import Any, Protocol
 import torch
 
 from ali_opt.batchnorm import running_statistics_frozen
+from ali_opt.errors import check_nonnegative
 from ali_opt.game import Game, GameOutput
 
 from .field import members_of
+from .options import Option, check_bool, checked
+
+RESAMPLE = Option(check_bool, "extragradient and alternating: fresh batch for each later evaluation")
+"""``resample``, an option of the schemes that evaluate the game more than once per step."""
 
 
 class Rule(Protocol):
@@ -56,7 +61,9 @@ class GameOptimizer:
 
     Subclasses implement ``step`` with the helpers below and name in ``scheme_state`` the
     attributes they keep across steps; their own keyword-only options come before
-    ``**common``, which they pass on here.
+    ``**common``, which they pass on here. They declare how each option is checked in
+    ``options`` (see :mod:`optimizers.options`) and check what they are given with
+    :func:`~optimizers.options.checked`: a bad value raises a :class:`~ali_opt.errors.ConfigError`.
 
     ``weight_decay`` (:math:`\lambda`, one number or one per player) is part of each player's
     loss, :math:`\ell^i + \tfrac{\lambda_i}{2}|\theta^i|^2`: :meth:`_evaluate` adds
@@ -64,11 +71,22 @@ class GameOptimizer:
     every scheme (extrapolated points included) sees the L2 term where it sees the data term.
     """
 
+    options = {"weight_decay": Option(
+        check_nonnegative, "the L2 term lambda/2 |theta|^2 of each player's loss, in the gradient wherever the scheme "
+        "takes one", per_player=True)}
+
+    player_count: int | None = None
+    """The number of players the scheme is defined for (None: any)."""
+
     def __init__(self, game: Game, rules: dict[str, Rule], *, weight_decay: float | Mapping[str, float] = 0.0):
         self.game = game
         self.rules = rules
         named = game.player_parameters()
         self.players = tuple(named)
+        if self.player_count is not None and len(self.players) != self.player_count:
+            raise ValueError(f"{type(self).__name__} is defined for {self.player_count}-player games; this game has "
+                             f"players {list(self.players)}")
+        weight_decay = checked(self, "weight_decay", weight_decay, self.players)
         self.weight_decay = {player: float(weight_decay[player] if isinstance(weight_decay, Mapping) else weight_decay)
                              for player in self.players}
         self.parameter_names = {player: list(params) for player, params in named.items()}

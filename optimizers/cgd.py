@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
+from ali_opt.errors import check_choice, check_count_or_auto, check_nonnegative, check_positive
 from ali_opt.game import Game
 
 from .base import GameOptimizer, Sample, StepReport
 from .field import GameField, Vectors, dot, members_of, scale
+from .options import Option, checked
 
 SOLVE_FOR = ("alternate", "first", "second")
 """Whose part of the equilibrium the linear solve finds each step (``cgd_solve_for``): the players'
@@ -93,23 +96,29 @@ class CompetitiveGradientDescent(GameOptimizer):
     """
 
     scheme_state = ("solves", "previous_solution")
+    player_count = 2
+    options = {
+        "cgd_tol": Option(check_positive, "cgd, acgd: the linear solve stops at this residual relative to the "
+                                          "right-hand side's (or at cgd_atol, or after cgd_max_iter iterations)"),
+        "cgd_atol": Option(check_nonnegative, "cgd, acgd: ... or at this absolute residual"),
+        "cgd_max_iter": Option(partial(check_count_or_auto, auto_meaning="as many iterations as unknowns"),
+                               "cgd, acgd: ... or after this many iterations (None: as many as unknowns, as the "
+                               "authors)"),
+        "cgd_solve_for": Option(partial(check_choice, choices=SOLVE_FOR),
+                                "cgd, acgd: whose part is solved for: alternate (the authors'), first, second"),
+    }
 
     def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_atol: float = 1e-10,
                  cgd_max_iter: int | None = None, cgd_solve_for: str = "alternate", **common):
         super().__init__(game, rules, **common)
-        if len(self.players) != 2:
-            raise ValueError(f"{type(self).__name__} is defined for two-player games; this game has players "
-                             f"{list(self.players)}")
         for player, rule in rules.items():
             if not hasattr(rule, "lr"):
                 raise ValueError(f"{type(self).__name__} needs a step size for player {player!r}; its rule {rule!r} "
                                  "has none")
-        if cgd_solve_for not in SOLVE_FOR:
-            raise ValueError(f"cgd_solve_for={cgd_solve_for!r}; choose one of {SOLVE_FOR}")
-        self.cgd_tol = cgd_tol
-        self.cgd_atol = cgd_atol
-        self.cgd_max_iter = cgd_max_iter
-        self.cgd_solve_for = cgd_solve_for
+        self.cgd_tol = checked(self, "cgd_tol", cgd_tol)
+        self.cgd_atol = checked(self, "cgd_atol", cgd_atol)
+        self.cgd_max_iter = checked(self, "cgd_max_iter", cgd_max_iter)
+        self.cgd_solve_for = checked(self, "cgd_solve_for", cgd_solve_for)
         self.solver = "cg" if declares_zero_sum(game) else "gmres"
         self.solves = 0
         """Steps taken (whose turn it is to be solved for, with ``cgd_solve_for="alternate"``)."""

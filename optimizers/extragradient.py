@@ -1,7 +1,8 @@
 """Extragradient (``extragradient``) and Extra-Adam (``extra_adam``)."""
 from __future__ import annotations
 
-from .base import GameOptimizer, Sample, StepReport
+from .base import RESAMPLE, GameOptimizer, Sample, StepReport
+from .options import checked
 
 
 class Extragradient(GameOptimizer):
@@ -21,9 +22,11 @@ class Extragradient(GameOptimizer):
     move at the first evaluation only: the extrapolated point is not an iterate.
     """
 
+    options = {"resample": RESAMPLE}
+
     def __init__(self, game, rules, *, resample: bool = True, **common):
         super().__init__(game, rules, **common)
-        self.resample = resample
+        self.resample = checked(self, "resample", resample)
 
     def step(self, sample: Sample) -> StepReport:
         batch = sample()

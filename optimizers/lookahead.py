@@ -1,10 +1,22 @@
 """Lookahead-minmax over any game optimizer: every k steps, pull both players back toward slow weights."""
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
+from ali_opt.errors import ConfigError, check_fraction
+
 from .base import GameOptimizer
+from .options import Option, checked
 from .wrapper import OptimizerWrapper
+
+
+def check_period(key: str, k) -> int:
+    """An integer >= 0 (0: off)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ConfigError(f"{key}={k!r} is not valid; it must be 0 (off) or a positive integer")
+    return k
 
 
 class Lookahead(OptimizerWrapper):
@@ -21,17 +33,28 @@ class Lookahead(OptimizerWrapper):
     ``k`` counts optimizer steps. On :math:`\min_x\max_y xy`, over simultaneous GDA with step
     :math:`\eta`, every :math:`k` steps scale the distance to the equilibrium by
     :math:`|1-\alpha+\alpha(1+i\eta)^k|`. Buffers (BatchNorm statistics) are not averaged.
-    No gradient evaluations of its own.
+    No gradient evaluations of its own. :math:`k` is ``lookahead_k`` (0: never synchronise, the inner
+    optimizer alone), :math:`\alpha` ``lookahead_alpha``.
     """
 
-    def __init__(self, inner: GameOptimizer, k: int, alpha: float):
+    options = {
+        "lookahead_k": Option(check_period, "lookahead over any scheme: synchronise every k steps (0: off)"),
+        "lookahead_alpha": Option(partial(check_fraction, closed_low=False),
+                                  "lookahead: fraction of the way from the slow weights to the fast ones"),
+    }
+
+    def __init__(self, inner: GameOptimizer, *, lookahead_k: int = 0, lookahead_alpha: float = 0.5):
         super().__init__(inner)
-        self.k = k
-        self.alpha = alpha
+        self.k = checked(self, "lookahead_k", lookahead_k)
+        self.alpha = checked(self, "lookahead_alpha", lookahead_alpha)
         self.slow = inner.copy_parameters()
 
+    @classmethod
+    def turned_on(cls, options: dict) -> bool:
+        return options["lookahead_k"] > 0
+
     def after_step(self) -> None:
-        if self.count % self.k == 0:
+        if self.k and self.count % self.k == 0:
             with torch.no_grad():
                 for player, params in self.inner.params.items():
                     torch._foreach_lerp_(self.slow[player], params, self.alpha)

@@ -9,6 +9,7 @@ class OptimizerWrapper:
 
     What the wrapper does not define (players, parameter_names, params, grad_evals, game, the
     parameter helpers ...) is the inner optimizer's. ``count`` is the number of steps taken.
+    A wrapper declares its options as a scheme does (:mod:`optimizers.options`), keyword-only.
     """
 
     def __init__(self, inner: GameOptimizer):
@@ -19,6 +20,11 @@ class OptimizerWrapper:
         if name == "inner":  # not set yet (copy, unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+    @classmethod
+    def turned_on(cls, options: dict) -> bool:
+        """Whether ``options`` (the wrapper's, from a config) ask for the wrapper at all."""
+        return True
 
     def step(self, sample: Sample) -> StepReport:
         """One step of ``inner`` (its report, from the pre-update point), then :meth:`after_step`."""

@@ -64,6 +64,7 @@ from ali_opt.plots.toy_games import LOOKAHEAD_PREFIX, PlaneTrajectories, plot_di
 from ali_opt.runtime.sacred_setup import observe_config_folder, run_commandline
 from ali_opt.runtime.stopwatch import Stopwatch
 from ali_opt.runtime.threads import torch_threads
+from ali_opt.stepping import Actions, StepLoop, StepSchedule
 from ali_opt.toy_games import build_toy_game, toy_game_options
 from optimizers import DEFAULTS, OPTIMIZERS, Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
 
@@ -131,12 +132,21 @@ def validate(config, command_name, logger):
     return {}
 
 
-def play(game: Game, optimizer: GameOptimizer | Averaged, steps: int, batches: torch.Generator,
-         observe: Callable[[int, StepReport], None], progress: bool = False) -> None:
-    """Take ``steps`` optimizer steps on ``game``, calling ``observe(t, report)`` after step ``t``."""
-    sample = partial(game.sample_batch, batches)
-    for step in tqdm(range(1, steps + 1), disable=None if progress else True, mininterval=1.0, leave=False):
-        observe(step, optimizer.step(sample))
+def play(step: Callable[[], StepReport], steps: int, log_every: int, observe: Callable[[Actions, StepReport], None],
+         progress: bool = False) -> None:
+    """Call ``step()`` ``steps`` times and ``observe(actions, report)`` after each call: ``actions.step``
+    is t, ``actions.log`` is true every ``log_every`` steps and at the last (:mod:`ali_opt.stepping`)."""
+    bar = {"disable": None if progress else True, "mininterval": 1.0, "leave": False}
+    with StepLoop(StepSchedule(steps, log_every=log_every), progress=bar) as loop:
+        for _ in loop:
+            report = step()
+            observe(loop.done(), report)
+
+
+def optimizer_step(game: Game, optimizer: GameOptimizer | Averaged,
+                   batches: torch.Generator) -> Callable[[], StepReport]:
+    """One step of ``optimizer`` on ``game``, its batches (if any) drawn from ``batches``."""
+    return partial(optimizer.step, partial(game.sample_batch, batches))
 
 
 def step_scalars(report: StepReport) -> dict[str, float]:
@@ -162,9 +172,10 @@ def main(game, game_options, optimizer, steps, log_every, seed, members, progres
     stopwatch = Stopwatch()
     _run.log_scalar("distance", toy_game.distance_to_equilibrium(), 0)
 
-    def log(step: int, report: StepReport) -> None:
-        if step % log_every and step != steps:
+    def log(actions: Actions, report: StepReport) -> None:
+        if not actions.log:
             return
+        step = actions.step
         wall_time, _ = stopwatch.elapsed()
         with stopwatch.paused():
             scalars = {"distance": toy_game.distance_to_equilibrium(), **step_scalars(report),
@@ -175,7 +186,8 @@ def main(game, game_options, optimizer, steps, log_every, seed, members, progres
                 _run.log_scalar(name, value, step)
 
     with torch_threads(threads):
-        play(toy_game, game_optimizer, steps, torch.Generator().manual_seed(seed), log, progress)
+        play(optimizer_step(toy_game, game_optimizer, torch.Generator().manual_seed(seed)), steps, log_every, log,
+             progress)
     result = {"distance": toy_game.distance_to_equilibrium(), "steps": steps, "grad_evals": game_optimizer.grad_evals}
     if averaging:
         result["distance_average"] = averaged_distance(toy_game, game_optimizer)
@@ -203,19 +215,22 @@ def train_members(game, game_options, optimizer, steps, log_every, seed, members
     ensemble = Ensemble(member_games(game, game_options, members), batch_seeds=[seed + i for i in range(members)])
     training = EnsembleTraining(ensemble, build_optimizer(ensemble, optimizer))
     logged_steps, distances = [0], [ensemble.member_distances()]
+
+    def log(actions: Actions, report: StepReport) -> None:
+        if not actions.log:
+            return
+        step = actions.step
+        logged_steps.append(step)
+        distances.append(ensemble.member_distances())
+        _run.log_scalar("distance", statistics.median(distances[-1]), step)
+        for name, values in member_scalars(report, ensemble).items():
+            for index, value in enumerate(values):
+                _run.log_scalar(f"member{index}.{name}", value, step)
+        for index, value in enumerate(distances[-1]):
+            _run.log_scalar(f"member{index}.distance", value, step)
+
     with torch_threads(threads):
-        for step in tqdm(range(1, steps + 1), disable=None if progress else True, mininterval=1.0, leave=False):
-            report = training.step()
-            if step % log_every and step != steps:
-                continue
-            logged_steps.append(step)
-            distances.append(ensemble.member_distances())
-            _run.log_scalar("distance", statistics.median(distances[-1]), step)
-            for name, values in member_scalars(report, ensemble).items():
-                for index, value in enumerate(values):
-                    _run.log_scalar(f"member{index}.{name}", value, step)
-            for index, value in enumerate(distances[-1]):
-                _run.log_scalar(f"member{index}.distance", value, step)
+        play(training.step, steps, log_every, log, progress)
     with tempfile.TemporaryDirectory() as folder:
         curves = {optimizer["name"]: MemberCurves(np.asarray(logged_steps), {"distance": np.asarray(distances)})}
         _run.add_artifact(str(plot_member_bands(curves, ["distance"], Path(folder) / "member_distances.png",
@@ -249,14 +264,14 @@ def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
         game_optimizer = build_optimizer(game, {**optimizer, **LOOKAHEAD_VARIANTS.get(name, {"name": name})})
         distances, points = [game.distance_to_equilibrium()], [parameter_vector(game)]
 
-        def record(step: int, report: StepReport) -> None:
+        def record(actions: Actions, report: StepReport) -> None:
             distances.append(game.distance_to_equilibrium())
             points.append(parameter_vector(game))
-            if step % log_every == 0 or step == steps:
-                _run.log_scalar(f"{title}.{name}.distance", distances[-1], step)
+            if actions.log:
+                _run.log_scalar(f"{title}.{name}.distance", distances[-1], actions.step)
 
         with torch_threads(threads):
-            play(game, game_optimizer, steps, torch.Generator().manual_seed(seed), record)
+            play(optimizer_step(game, game_optimizer, torch.Generator().manual_seed(seed)), steps, log_every, record)
         curves[title][name] = distances
         if title in paths:
             paths[title][name] = torch.stack(points).numpy()

@@ -1,10 +1,11 @@
-"""Fixtures shared by the tests that train ALI: a tiny image dataset and a tiny training config."""
+"""Fixtures shared by the tests: a tiny image dataset, a temporary cache folder, one torch thread."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +24,12 @@ def flops_cache(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(folder))
         yield folder
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (numbers pinned in a test were computed so), then as before."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

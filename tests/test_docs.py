@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+
+from tests.helpers.requirements import require
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -37,12 +38,7 @@ def _missing_docs_modules() -> list[str]:
 
 
 def test_the_site_builds_strictly(tmp_path):
-    missing = _missing_docs_modules()
-    if missing:
-        if not os.environ.get("CI"):
-            pytest.skip(f"MkDocs is not installed here (missing: {', '.join(missing)}); pip install -e '.[docs]'")
-        pytest.fail(f"CI is set but MkDocs is not installed (missing: {', '.join(missing)}); "
-                    "install the docs extra as .ci/run does")
+    require(_missing_docs_modules(), "MkDocs", "pip install -e '.[docs]' as .ci/run does")
     site = tmp_path / "site"
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

@@ -21,7 +21,7 @@ the mean image (grey dash-dot) where the runs logged them.
 - ``summary.md`` / ``summary.csv``: per optimizer, the selected scale, each outcome's mean
   and interval there beside the untrained value and the floors, the diverged fraction and
   the time to target; ``pairwise.csv`` and a table in ``summary.md``: every pair of
-  optimizers compared on ``select_by``; ``time_to_target.csv``: each selected run's.
+  optimizers compared on the test images' counterpart of ``select_by``; ``time_to_target.csv``: each selected run's.
 """
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def selected_curves(cells: Cells, selected: dict[str, float | None], path: Path,
         axes[0][0].set_title(f"against {CLOCK_NAMES[compute]} (these runs logged no FLOPs)")
     axes[0][1].set_title("against CPU time")
     figure.suptitle(f"At each optimizer's selected step size (selected on {rule.describe()})\nthin: each seed; "
-                    f"thick: the mean over seeds and its {CONFIDENCE:.0%} bootstrap band, drawn only up to the last "
+                    f"thick: the mean over seeds and its {CONFIDENCE:.0%} bootstrap band,\ndrawn only up to the last "
                     "evaluation every seed reached (a seed ending early is not averaged out)")
     handles = [Line2D([], [], **styles[entry], label=f"{entry} (scale {selected[entry]:g}, {_seeds(len(seeds))})")
                for entry, seeds in chosen.items()] + _unique(extra)
@@ -308,6 +308,8 @@ class SweepSummary:
     best: float
     outcomes: list[str] = field(default_factory=list)
     times: list[dict] = field(default_factory=list)
+    compared: str = ""
+    """The metric the pairs are compared on: the test images' counterpart of ``select_by``."""
 
 
 def sweep_summary(cells: Cells, selected: dict[str, float | None], rule: Rule | None = None) -> SweepSummary:
@@ -315,7 +317,7 @@ def sweep_summary(cells: Cells, selected: dict[str, float | None], rule: Rule | 
     its bootstrap interval, with the untrained value and the floors; the diverged fraction over
     all scales; FLOPs and CPU seconds to the target (see
     :func:`~ali_opt.records.selection.target_for`). And every pair of entries compared on the
-    final ``select_by`` per seed (:func:`~ali_opt.records.statistics.compare_pairs`)."""
+    final value per seed of :func:`compared_metric` (:func:`~ali_opt.records.statistics.compare_pairs`)."""
     rule = rule or selection_rule(cells)
     chosen = {entry: cells[entry][scale] for entry, scale in selected.items() if scale is not None}
     logged = logged_metrics(_all_runs(cells))
@@ -369,9 +371,18 @@ def sweep_summary(cells: Cells, selected: dict[str, float | None], rule: Rule | 
         if not runs or not math.isfinite(target):
             row["flops_to_target"] = row["cpu_s_to_target"] = row["reached_target"] = math.nan
         rows.append(row)
-    finals = {entry: [final_value(run, rule.select_by, rule.select_last) for run in runs]
-              for entry, runs in chosen.items()}
-    return SweepSummary(rule, rows, columns, compare_pairs(finals), target, start, top, outcomes, times)
+    compared = compared_metric(rule.select_by, logged)
+    finals = {entry: [final_value(run, compared, rule.select_last) for run in runs] for entry, runs in chosen.items()}
+    return SweepSummary(rule, rows, columns, compare_pairs(finals), target, start, top, outcomes, times, compared)
+
+
+def compared_metric(select_by: str, logged: set[str]) -> str:
+    """What the pairs of optimizers are compared on: the held-out test images' counterpart of
+    ``select_by`` (``kid`` for ``kid_valid``), when the runs logged it. The validation values
+    chose each optimizer's scale, so comparing on them would carry the selection's optimism
+    (the winner's curse) into the test; the test images chose nothing."""
+    counterpart = base_metric(select_by)
+    return counterpart if counterpart in logged else select_by
 
 
 def _last(run: Run, metric: str) -> float:
@@ -390,11 +401,11 @@ def write_sweep_summary(cells: Cells, selected: dict[str, float | None], out: Pa
     paths[0].write_text(_markdown(summary))
     _write_csv(paths[1], list(summary.columns), summary.rows)
     pairs = [{"optimizer_a": pair.a, "optimizer_b": pair.b, "seeds_a": pair.n_a, "seeds_b": pair.n_b,
-              f"{summary.rule.select_by}_a": pair.mean_a, f"{summary.rule.select_by}_b": pair.mean_b,
+              f"{summary.compared}_a": pair.mean_a, f"{summary.compared}_b": pair.mean_b,
               "p": pair.p, "p_holm": pair.p_holm, "min_achievable_p": pair.min_p, "verdict": pair.verdict}
              for pair in summary.comparisons]
-    _write_csv(paths[2], ["optimizer_a", "optimizer_b", "seeds_a", "seeds_b", f"{summary.rule.select_by}_a",
-                          f"{summary.rule.select_by}_b", "p", "p_holm", "min_achievable_p", "verdict"], pairs)
+    _write_csv(paths[2], ["optimizer_a", "optimizer_b", "seeds_a", "seeds_b", f"{summary.compared}_a",
+                          f"{summary.compared}_b", "p", "p_holm", "min_achievable_p", "verdict"], pairs)
     _write_csv(paths[3], ["optimizer", "scale", "seed", "folder", "step", "flops", "cpu_s"], summary.times)
     return paths
 
@@ -477,7 +488,8 @@ def _markdown(summary: SweepSummary) -> str:
                   "shows as low recall. Means over the selected runs; per optimizer in summary.csv."]
     else:
         lines.append("These runs logged no test outcome.")
-    lines += ["", f"## Pairs of optimizers on {name(by)}", ""]
+    lines += ["", f"## Pairs of optimizers on {name(summary.compared)} (test images; the selection read "
+                  f"{name(by)})", ""]
     if summary.comparisons:
         lines += _table(["optimizer A", "optimizer B", "seeds", "mean A", "mean B", "p", "p (Holm)", "verdict"],
                         [[pair.a, pair.b, f"{pair.n_a} vs {pair.n_b}", _number(pair.mean_a), _number(pair.mean_b),

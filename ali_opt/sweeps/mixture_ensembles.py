@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ali_opt.ali import ALIBatch, ALIGame
 from ali_opt.runtime.checkpoint import load_checkpoint
@@ -38,6 +37,7 @@ from ali_opt.plots.ensembles import MemberCurves, plot_member_bands
 from ali_opt.plots.mixture import MixtureModel, plot_mixture
 from ali_opt.runtime.sacred_setup import file_observer_folder
 from ali_opt.runtime.threads import torch_threads
+from ali_opt.stepping import StepLoop, StepSchedule
 from optimizers import build_optimizer
 
 from .comparison import training_config
@@ -111,20 +111,25 @@ def train_entry(label: str, training: dict, dataset: Dataset, members: int, run_
             loop.checkpoint(run_dir / f"{label}.checkpoint.pt",
                             {"logged_steps": logged_steps, "logged": logged, "seconds": seconds})
 
-    steps = training["steps"]
+    schedule = StepSchedule(training["steps"], log_every=training["log_every"],
+                            checkpoint_every=training["checkpoint_every"])
     start = time.perf_counter()
-    for step in tqdm(range(loop.steps_done + 1, steps + 1), desc=label, disable=not progress, mininterval=30.0):
-        report = loop.step()
-        if step % training["log_every"] == 0 or step == steps:
-            scalars = member_scalars(report, loop.ensemble)
-            frozen = ~loop.alive
-            for metric in CURVE_METRICS:
-                logged[metric].append([float("nan") if frozen[i] else value for i, value in enumerate(scalars[metric])])
-            logged_steps.append(step)
-        if step % training["checkpoint_every"] == 0 or step == steps:
-            seconds += time.perf_counter() - start
-            start = time.perf_counter()
-            checkpoint()
+    with StepLoop(schedule, loop.steps_done, progress={"desc": label, "disable": not progress,
+                                                       "mininterval": 30.0}) as stepping:
+        for step in stepping:
+            report = loop.step()
+            actions = stepping.done()
+            if actions.log:
+                scalars = member_scalars(report, loop.ensemble)
+                frozen = ~loop.alive
+                for metric in CURVE_METRICS:
+                    logged[metric].append([float("nan") if frozen[i] else value
+                                           for i, value in enumerate(scalars[metric])])
+                logged_steps.append(step)
+            if actions.save:
+                seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                checkpoint()
     curves = MemberCurves(np.asarray(logged_steps), {metric: np.asarray(values) for metric, values in logged.items()})
     return loop, curves, seconds
 

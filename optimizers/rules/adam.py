@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
-from .step_size import descend_
+from ali_opt.errors import ConfigError, check_fraction, check_positive
+
+from ..options import Option, check_fields
+from .step_size import STEP_SIZE, descend_
+
+
+def check_betas(key: str, betas) -> tuple[float, float]:
+    """A pair of decay rates, each in [0, 1); returned as a tuple."""
+    if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+        raise ConfigError(f"{key}={betas!r} is not valid; it must be a pair [beta1, beta2], each in [0, 1)")
+    return tuple(check_fraction(f"{key}[{index}]", beta) for index, beta in enumerate(betas))
 
 
 @dataclass(frozen=True)
@@ -21,12 +32,22 @@ class Adam:
     ``torch.optim.Adam`` (``amsgrad=False``) to rounding. Weight decay is part of the loss,
     added to :math:`g` where the scheme takes the gradient (:class:`optimizers.base.GameOptimizer`);
     with it the composition matches ``torch.optim.Adam``'s coupled ``weight_decay``. ``lr`` may be a
-    tensor of one step size per ensemble member (see :mod:`.step_size`).
+    tensor of one step size per ensemble member (see :mod:`.step_size`). A bad value raises a
+    :class:`~ali_opt.errors.ConfigError`.
     """
+
+    options: ClassVar = {
+        "lr": STEP_SIZE,
+        "betas": Option(check_betas, "Adam rules: the decay rates of the moment estimates"),
+        "eps": Option(check_positive, "Adam rules: added to the square root of the second moment", per_player=True),
+    }
 
     lr: float | torch.Tensor
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+
+    def __post_init__(self):
+        check_fields(self)
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
-from .step_size import descend_
+from ali_opt.errors import check_fraction
+
+from ..options import Option, check_fields
+from .step_size import STEP_SIZE, descend_
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,19 @@ class SGD:
     the step :math:`u` to add to the parameters. Weight decay is not a rule's business: it is
     part of the loss, added to :math:`g` where the scheme takes the gradient
     (:class:`optimizers.base.GameOptimizer`). ``lr`` may be a tensor of one step size per
-    ensemble member (see :mod:`.step_size`).
+    ensemble member (see :mod:`.step_size`). A bad value raises a :class:`~ali_opt.errors.ConfigError`.
     """
+
+    options: ClassVar = {
+        "lr": STEP_SIZE,
+        "momentum": Option(check_fraction, "SGD rules: heavy-ball momentum, in [0, 1)", per_player=True),
+    }
 
     lr: float | torch.Tensor
     momentum: float = 0.0
+
+    def __post_init__(self):
+        check_fields(self)
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"momentum_buffer": []} if self.momentum else {}

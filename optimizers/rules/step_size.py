@@ -10,6 +10,29 @@ from __future__ import annotations
 
 import torch
 
+from ali_opt.errors import ConfigError, check_positive
+
+from ..options import Option
+
+
+def check_step_size(key: str, value):
+    """A positive number, or (for an ensemble) a non-empty list or 1-D tensor of them, one per member."""
+    if isinstance(value, (list, tuple, torch.Tensor)):
+        values = value.tolist() if isinstance(value, torch.Tensor) else value
+        if not isinstance(values, (list, tuple)) or not values or \
+                not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ConfigError(f"{key}={value!r} is not valid; give a number, or a non-empty list of numbers (one per "
+                              "ensemble member)")
+        for index, member_value in enumerate(values):
+            check_positive(f"{key}[{index}]", member_value)
+        return value
+    return check_positive(key, value)
+
+
+STEP_SIZE = Option(check_step_size, "a number, or {player: number} for per-player (two time-scale) rates; "
+                   "ensembles: a list per member", per_player=True)
+"""``lr``, the option of every rule (its default is the registry's)."""
+
 
 def descend_(steps: list[torch.Tensor], lr: float | torch.Tensor, denominator: float = 1.0) -> list[torch.Tensor]:
     """Multiply ``steps`` in place by ``-lr / denominator`` (per member when ``lr`` is a tensor); return them."""

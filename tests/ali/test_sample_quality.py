@@ -15,12 +15,7 @@ from ali_opt.metrics.sample_quality import (feature_statistics, frechet_distance
                                             precision_recall)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- Fréchet distance ---------------------------------------------------------------------------------------------

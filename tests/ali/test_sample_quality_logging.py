@@ -27,12 +27,7 @@ VALID_NAMES = {f"{name}_valid" for name in ("fid", "kid", "precision", "recall")
 FLOOR_NAMES = {"fid_floor", "kid_floor", "precision_floor", "recall_floor"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class TinyFeatures(torch.nn.Module):

@@ -233,3 +233,22 @@ def test_module_runs_as_a_command(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ali_opt.plots", str(tmp_path / "missing")], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "does not exist" in done.stderr
+
+
+@pytest.mark.parametrize("key, values", [("eps", (1e-8, 1e-6)), ("weight_decay", (0.0, 1e-4)),
+                                         ("first_step", ("double", "single")), ("cgd_tol", (1e-6, 1e-3)),
+                                         ("cgd_max_iter", (None, 5)), ("gamma", (10.0, 1.0))])
+def test_runs_differing_in_any_optimizer_option_are_not_seeds_of_one_group(key, values):
+    """The distinguishing keys come from the optimizer defaults: the options missing from the
+    hand-written list of round 2 (eps, weight_decay, first_step, cgd_tol, cgd_max_iter) now tell
+    runs apart, and any option added later will too."""
+    from ali_opt.config import DISTINGUISHING_KEYS
+    from ali_opt.records.runs import Run
+    from optimizers import DEFAULTS
+
+    assert {f"optimizer.{option}" for option in DEFAULTS if option != "name"} <= set(DISTINGUISHING_KEYS)
+    runs = [Run(Path(f"/runs/{index}"), {"seed": 0, "optimizer": {"name": "cgd", key: value}}, "COMPLETED", {},
+                None, {}) for index, value in enumerate(values)]
+    groups = group_runs(runs)
+    assert len(groups) == 2 and all(len(group.runs) == 1 for group in groups)
+    assert all(key in group.label for group in groups)

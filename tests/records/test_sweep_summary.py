@@ -163,3 +163,19 @@ def test_runs_without_sample_quality_still_get_their_figures_and_summary(tmp_pat
     assert len(written) == 7
     markdown = (tmp_path / "summary.md").read_text()
     assert "| adam | 1 | 2 | 0/4 |" in markdown and "no step-0 baseline was logged" in markdown
+
+
+def test_pairs_are_compared_on_the_test_images_not_on_the_validation_that_selected():
+    """Validation KID separates the two optimizers (it chose their scales), test KID does not: the
+    verdict follows the test images, which chose nothing."""
+    runs = []
+    for entry, valid in (("adam", 0.10), ("extra_adam", 0.02)):
+        for seed in range(6):
+            test = 0.05 + 0.01 * ((seed + (entry == "adam")) % 3)
+            runs.append(synthetic_run(entry, 1, seed, {"kid_valid": [0.5, valid + 0.001 * seed, valid + 0.001 * seed],
+                                                       "kid": [0.5, test, test]}))
+    cells = sweep_runs(runs)
+    summary = sweep.sweep_summary(cells, select_scales(cells))
+    (pair,) = summary.comparisons
+    assert summary.compared == "kid" and pair.verdict == "not separated at 6 seeds"
+    assert sweep.compared_metric("kid_valid", {"kid_valid"}) == "kid_valid"  # no test counterpart logged

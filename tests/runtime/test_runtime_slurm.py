@@ -4,7 +4,6 @@ submits nothing."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -13,6 +12,7 @@ from ali_opt.runtime import DONE, SKIPPED, Cell, run_cells
 from ali_opt.plots.all_figures import draw_all
 from tests.helpers.configs import tiny_config
 from tests.helpers.runs import TRAINING_CELLS
+from tests.helpers.requirements import require
 from tests.helpers.slurm_cluster import missing_binaries, slurm_cluster
 
 SLURM_EXECUTOR = {"executor": "slurm", "threads": 1,
@@ -23,12 +23,7 @@ SLURM_EXECUTOR = {"executor": "slurm", "threads": 1,
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A running cluster; skipped only outside CI (no ``CI`` variable) where SLURM is not installed."""
-    missing = missing_binaries()
-    if missing:
-        if not os.environ.get("CI"):
-            pytest.skip(f"SLURM is not installed here (missing: {', '.join(missing)}); .ci/run installs it")
-        pytest.fail(f"CI is set but SLURM is not installed (missing: {', '.join(missing)}); "
-                    "install slurm-wlm and munge as .ci/run does")
+    require(missing_binaries(), "SLURM", ".ci/run installs slurm-wlm and munge")
     with slurm_cluster(tmp_path_factory.mktemp("slurm")) as env:
         yield env
 

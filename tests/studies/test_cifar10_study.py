@@ -9,12 +9,12 @@ import pytest
 from ali_opt.errors import ConfigError
 from studies import extragradient_cifar10 as study_module
 from studies.extragradient_cifar10 import ex
-from tests.helpers.configs import tiny_config
+from tests.helpers.configs import study_config
 from tests.helpers.runs import serial_run_cells
 
 
 def study(images, folder, **updates):
-    config = {**tiny_config(images, folder, steps=10), **updates}
+    config = {**study_config(images, folder, steps=10), **updates}
     config["data"] = {**config["data"], "validation": 16}
     return ex.run(config_updates=config, options={"--loglevel": "ERROR"})
 
@@ -41,7 +41,7 @@ def test_bad_study_config_is_refused_before_any_run(images, tmp_path, updates, m
 def test_a_sweep_given_file_storage_flag_records_every_run_there(images, tmp_path, monkeypatch):
     """-F DIR is output=DIR: the sweep in DIR/comparisons, each of its runs in DIR with its checkpoint."""
     monkeypatch.setattr(study_module, "run_cells", serial_run_cells)
-    config = tiny_config(images, tmp_path / "unused", steps=2)
+    config = study_config(images, tmp_path / "unused", steps=2)
     del config["output"]
     config["data"] = {**config["data"], "validation": 16}
     flagged = tmp_path / "flagged"

@@ -17,16 +17,15 @@ from ali_opt.errors import ConfigError
 from ali_opt.records.runs import Run
 from ali_opt.plots.sweep import draw_sweep, sweep_summary
 from ali_opt.records.selection import select_scales, sweep_runs, target_for, time_to_target
-from ali_opt.runtime import DONE, CellOutcome
 from studies import extragradient_cifar10 as study
 from studies import train_ali
 from ali_opt.sweeps.grid import sweep_cells
-from tests.helpers.configs import tiny_config
+from tests.helpers.configs import study_config, tiny_config
 from tests.helpers.runs import serial_run_cells
 
 
 def sweep_config(images, folder, **updates):
-    config = {**tiny_config(images, folder, eval_every=4, log_every=2, checkpoint_every=100),
+    config = {**study_config(images, folder, eval_every=4, log_every=2, checkpoint_every=100),
               "comparison": [{"name": "adam"}, {"name": "extra_adam", "resample": True}], "lr_scales": [1, 4],
               "seeds": 2, "budget_grad_evals": 8, "budget_flops": 0, "eval_points": [], "diversity_samples": 16,
               "workers": 1, "threads": 1,
