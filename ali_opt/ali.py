@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ensemble import PerMember, member_index
-from .errors import ConfigError, check_choice
+from .errors import ConfigError, check_choice, check_integer
 from .game import Game, GameOutput
 from .models.layers import seeded_dropout
 
@@ -60,8 +60,7 @@ def check_instance_noise(value, key: str = "instance_noise") -> dict:
     if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 <= std < float("inf"):
         raise ConfigError(f"{key}.std={std!r} is not valid; it must be a finite number >= 0 (0: off)")
     check_choice(f"{key}.anneal", noise["anneal"], ANNEALING)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ConfigError(f"{key}.anneal_steps={steps!r} is not valid; it must be an integer >= 0")
+    check_integer(f"{key}.anneal_steps", steps)
     if std > 0 and noise["anneal"] == "linear" and steps == 0:
         raise ConfigError(f"{key}.anneal_steps=0 is not valid with anneal='linear'; give the step at which the "
                           "noise reaches 0, or anneal='constant'")

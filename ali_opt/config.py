@@ -9,7 +9,7 @@ from here:
   named config per optimizer, on any Sacred experiment (this module does not import Sacred);
 - :func:`check_training_config`: the one validation of a training config, raising
   :class:`~ali_opt.errors.ConfigError` for the first bad value;
-- :func:`flatten` and :func:`lookup`: dotted keys (``optimizer.lr.g``, ``data.root``);
+- dotted keys (``optimizer.lr.g``, ``data.root``) are walked by :mod:`ali_opt.dotted`;
 - the named key sets: :data:`TRAJECTORY_KEYS` (what a resumed run must share with the run it
   continues) and :data:`DISTINGUISHING_KEYS` (what tells runs of one optimizer apart in
   figures), the latter derived from the optimizer defaults so that a new optimizer option is
@@ -20,7 +20,6 @@ from here:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ from optimizers import DEFAULTS, OPTIMIZERS, validate_config
 
 from .ali import LOSSES, NO_INSTANCE_NOISE, check_instance_noise
 from .data import DATASETS
-from .errors import ConfigError, check_choice, check_count_or_auto, check_positive
+from .errors import ConfigError, check_choice, check_count_or_auto, check_integer, check_positive
 from .metrics.evaluation import check_quality_config
 from .models import MODELS
 from .runtime.checkpoint import checkpoint_path
@@ -135,21 +134,15 @@ def check_training_config(config: dict) -> None:
     data = config["data"]
     check_choice("data.name", data["name"], DATASETS)
     for key in ("heldout", "validation"):
-        if isinstance(data[key], bool) or not isinstance(data[key], int) or data[key] < 0:
-            raise ConfigError(f"data.{key}={data[key]!r} is not valid; it must be an integer >= 0")
-    if isinstance(config["budget_grad_evals"], bool) or not isinstance(config["budget_grad_evals"], int) \
-            or config["budget_grad_evals"] < 0:
-        raise ConfigError(f"budget_grad_evals={config['budget_grad_evals']!r} is not valid; "
-                          "it must be an integer >= 0 (0: no budget, run `steps` steps)")
+        check_integer(f"data.{key}", data[key])
+    check_integer("budget_grad_evals", config["budget_grad_evals"], note="0: no budget, run `steps` steps")
     check_budgets(config)
     check_eval_points(config["eval_points"])
     check_quality_config(config)
     validate_config(config["optimizer"], ("d", "g"))
     for key in ("batch_size", "steps", "log_every", "eval_every", "eval_batch_size", "checkpoint_every"):
         check_positive(key, config[key], integer=True)
-    if isinstance(config["spectrum_every"], bool) or not isinstance(config["spectrum_every"], int) \
-            or config["spectrum_every"] < 0:
-        raise ConfigError(f"spectrum_every={config['spectrum_every']!r} is not valid; it must be an integer >= 0 (0: off)")
+    check_integer("spectrum_every", config["spectrum_every"], note="0: off")
     check_positive("spectrum_k", config["spectrum_k"], integer=True)
     if isinstance(config["spectrum_tol"], bool) or not isinstance(config["spectrum_tol"], (int, float)) \
             or not 0 <= config["spectrum_tol"] < 1:
@@ -191,31 +184,6 @@ def check_eval_points(points) -> None:
     if any(later <= earlier for earlier, later in zip(points, points[1:])):
         raise ConfigError(f"eval_points={list(points)!r} is not valid; list the fractions in increasing order, "
                           "each once")
-
-
-def flatten(config: Mapping, prefix: str = "", keep_whole: tuple[str, ...] = ("optimizer",)) -> dict:
-    """``config`` as one level of dotted keys; the sub-dicts named in ``keep_whole`` stay whole values."""
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, Mapping) and value and f"{prefix}{key}" not in keep_whole:
-            flat.update(flatten(value, f"{prefix}{key}.", keep_whole))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-MISSING = object()
-"""What :func:`lookup` returns for a key the config does not hold."""
-
-
-def lookup(config: Mapping, key: str, default=MISSING):
-    """The value of the dotted ``key`` in ``config``, or ``default``."""
-    value = config
-    for name in key.split("."):
-        if not isinstance(value, Mapping) or name not in value:
-            return default
-        value = value[name]
-    return value
 
 
 STUDY_KEYS = ("comparison", "seeds", "pdf", "members", "benchmark", "resume_ensembles")

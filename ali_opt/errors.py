@@ -29,6 +29,13 @@ def check_positive(key: str, value, *, integer: bool = False):
     return value
 
 
+def check_integer(key: str, value, minimum: int = 0, note: str = ""):
+    """An integer >= ``minimum`` (booleans refused); ``note`` says what special values mean, e.g. "0: off"."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key}={value!r} is not valid; it must be an integer >= {minimum}" + (f" ({note})" if note else ""))
+    return value
+
+
 def check_count_or_auto(key: str, value, auto_meaning: str) -> int | None:
     """An integer >= 1, or automatic: ``None`` or ``"auto"`` (returned as ``None``), whose
     meaning the message states. (``None`` makes a good Sacred default: Sacred warns when a

@@ -46,7 +46,8 @@ from .runtime.allocator import retain_freed_memory
 from .runtime.checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .runtime.devices import resolve_device, synchronize
-from .config import LATER_KEYS, TRAJECTORY_KEYS, flatten
+from .config import LATER_KEYS, TRAJECTORY_KEYS
+from .dotted import flatten
 from .errors import ConfigError
 from .metrics.reconstruction import averaged_model, reconstruction_mse
 from .plots.image_figures import write_image_figures

@@ -27,7 +27,7 @@ import torch
 from ..ali import ALIGame
 from ..data import Dataset
 from .diversity import diversity_ratio
-from ..errors import ConfigError, check_choice
+from ..errors import ConfigError, check_choice, check_integer
 from .reconstruction import evaluation_mode, reconstruction_mse
 from .probe import FEATURES, encoder_features, fit_and_score
 from . import sample_quality_logging
@@ -45,8 +45,7 @@ def check_quality_config(config: dict) -> None:
     if not isinstance(probe, dict) or set(probe) != {"images", "features", "l2"}:
         raise ConfigError(f"probe={probe!r} is not valid; give a dict with images, features and l2")
     for key, value in (("probe.images", probe["images"]), ("diversity_samples", config["diversity_samples"])):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{key}={value!r} is not valid; it must be an integer >= 0 (0: not measured)")
+        check_integer(key, value, note="0: not measured")
     check_choice("probe.features", probe["features"], FEATURES)
     if isinstance(probe["l2"], bool) or not isinstance(probe["l2"], (int, float)) or not probe["l2"] >= 0:
         raise ConfigError(f"probe.l2={probe['l2']!r} is not valid; it must be a number >= 0")

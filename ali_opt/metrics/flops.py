@@ -42,7 +42,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -51,6 +50,8 @@ from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from ..runtime.atomic import write_atomically
 
 CACHE_VERSION = 1
 """Bumped when the meaning of a cached entry changes; older entries are then measured again."""
@@ -220,17 +221,9 @@ def _entry_cost(entry) -> StepCost | None:
 
 def _write_cache(path: Path, key: str, cost: StepCost, fields: dict) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         entries = _read_cache(path)  # read again: another process may have added entries meanwhile
         entries[key] = {**asdict(cost), "key": fields}
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".flops-", suffix=".tmp", delete=False) as file:
-            try:
-                json.dump(entries, file, indent=1, sort_keys=True)
-            except BaseException:
-                file.close()
-                os.unlink(file.name)
-                raise
-        os.replace(file.name, path)
+        write_atomically(path, lambda file: json.dump(entries, file, indent=1, sort_keys=True))
     except OSError as error:
         warnings.warn(f"could not write the FLOPs cache {path} ({error}); the cost is measured again next time",
                       stacklevel=3)

@@ -60,8 +60,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -71,6 +69,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ali_opt.errors import ConfigError, check_choice
+from ali_opt.runtime.atomic import write_atomically
 
 FID_HELPER_FILE = "default_1.pt"
 FID_HELPER_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -272,13 +271,5 @@ def cached_features(images, network, cache_dir: str | Path) -> torch.Tensor:
             warnings.warn(f"feature cache {path} is unreadable ({type(error).__name__}: {error}); recomputing it",
                           stacklevel=2)
     features = network(images).to(torch.float32).contiguous()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, features.numpy(), allow_pickle=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda file: np.save(file, features.numpy(), allow_pickle=False), binary=True)
     return features

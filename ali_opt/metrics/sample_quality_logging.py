@@ -42,7 +42,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +49,9 @@ import torch
 
 from ..ali import ALIGame
 from ..data import Dataset
-from ..errors import ConfigError, check_choice, check_positive
+from ..errors import ConfigError, check_choice, check_integer, check_positive
 from .inception import PRECISIONS, InceptionFeatures, cached_features, images_digest, resolve_network
+from ..runtime.atomic import write_atomically
 from .reconstruction import evaluation_mode
 from .sample_quality import (FeatureReference, feature_reference, frechet_distance_to_reference,
                              kernel_inception_distance, precision_recall)
@@ -80,14 +80,11 @@ def check_sample_quality(config: dict) -> None:
     if not isinstance(quality, dict) or set(quality) != set(SAMPLE_QUALITY_KEYS):
         raise ConfigError(f"sample_quality={quality!r} is not valid; give a dict with {', '.join(SAMPLE_QUALITY_KEYS)}")
     samples = quality["samples"]
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
-        raise ConfigError(f"sample_quality.samples={samples!r} is not valid; it must be an integer >= 0 (0: off)")
+    check_integer("sample_quality.samples", samples, note="0: off")
     for key in ("k", "kid_subsets"):
         check_positive(f"sample_quality.{key}", quality[key], integer=True)
     for key in ("real_images", "kid_subset_size"):
-        value = quality[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ConfigError(f"sample_quality.{key}={value!r} is not valid; it must be an integer >= 2")
+        check_integer(f"sample_quality.{key}", quality[key], minimum=2)
     check_choice("sample_quality.precision", quality["precision"], PRECISIONS)
     for key in ("network", "sha256", "cache"):
         if not isinstance(quality[key], str):
@@ -216,23 +213,10 @@ def reference_of(features: torch.Tensor, cache: Path) -> FeatureReference:
     if reference is None:
         reference = feature_reference(features)
     if not stored:
-        _atomic_write(path, lambda file: np.savez(file, mu=reference.mu, sqrt_cov=reference.sqrt_cov,
+        write_atomically(path, lambda file: np.savez(file, mu=reference.mu, sqrt_cov=reference.sqrt_cov,
                                                   trace_cov=np.float64(reference.trace_cov)), binary=True)
     _REFERENCES[digest] = reference
     return reference
-
-
-def _atomic_write(path: Path, write, binary: bool = False) -> None:
-    """``write(file)`` into a temporary file beside ``path``, then renamed onto it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb" if binary else "w") as file:
-            write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class RealSet:
@@ -384,4 +368,4 @@ def read_step0(config: dict, key: str) -> dict[str, float] | None:
 def write_step0(config: dict, key: str, metrics: dict[str, float]) -> None:
     """Store the step-0 ``metrics`` under ``key`` (JSON, written atomically)."""
     text = json.dumps({"key": key, "metrics": {name: float(value) for name, value in metrics.items()}}, indent=1)
-    _atomic_write(step0_path(config, key), lambda file: file.write(text))
+    write_atomically(step0_path(config, key), lambda file: file.write(text))

@@ -19,6 +19,7 @@ import numpy as np
 from optimizers import DEFAULTS
 
 from ..config import DISTINGUISHING_KEYS
+from ..dotted import MISSING, lookup
 from ..errors import ConfigError
 
 Curve = tuple[np.ndarray, np.ndarray]
@@ -185,7 +186,7 @@ def group_runs(runs: Sequence[Run], by: Sequence[str] = ()) -> list[Group]:
     :class:`ConfigError` for a key in ``by`` that no run's config holds.
     """
     for key in by:
-        if all(_lookup(run.config, key) is _MISSING for run in runs):
+        if all(_lookup(run.config, key) is MISSING for run in runs):
             raise ConfigError(f"group key {key!r} is in no run's config; valid keys: {', '.join(config_keys(runs))}")
     keys_of = {name: list(by) or _differing_keys([run for run in runs if run.optimizer_name == name])
                for name in {run.optimizer_name for run in runs}}
@@ -202,7 +203,7 @@ def config_keys(runs: Sequence[Run]) -> list[str]:
 
 def format_value(value) -> str:
     """A config value as labels show it: ``0.0001``, ``d:0.0001/g:0.0005``, ``0.5,0.999``."""
-    if value is _MISSING:
+    if value is MISSING:
         return "unset"
     if isinstance(value, dict):
         shared = set(map(format_value, value.values()))
@@ -216,21 +217,14 @@ def format_value(value) -> str:
     return str(value)
 
 
-_MISSING = object()
-
-
 def _lookup(config: dict, key: str):
-    """The value of a dotted key, or ``_MISSING``. An optimizer option given once applies to
+    """The value of a dotted key, or ``MISSING``. An optimizer option given once applies to
     every player, so ``optimizer.lr.g`` reads a plain ``optimizer.lr`` too."""
-    value = config
+    value = lookup(config, key)
     names = key.split(".")
-    for depth, name in enumerate(names):
-        player_of_shared_option = (names[0] == "optimizer" and len(names) == 3 and depth == 2 and name in PLAYERS
-                                   and not isinstance(value, dict))
-        if isinstance(value, dict) and name in value:
-            value = value[name]
-        elif not player_of_shared_option:
-            return _MISSING
+    if value is MISSING and names[0] == "optimizer" and len(names) == 3 and names[2] in PLAYERS:
+        shared = lookup(config, ".".join(names[:2]))
+        return MISSING if isinstance(shared, dict) else shared
     return value
 
 

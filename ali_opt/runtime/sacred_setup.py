@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sacred.serializer import flatten
 from sacred.utils import SacredError
 
 from ..errors import ConfigError
+from .atomic import write_atomically
 
 FILE_STORAGE_FLAG = "--file_storage"
 
@@ -76,16 +76,9 @@ class AtomicFileStorageObserver(FileStorageObserver):
     new one, never half of one. Sacred's own writes the file in place."""
 
     def save_json(self, obj, filename):
-        target = os.path.join(self.dir, filename)
-        handle, temporary = tempfile.mkstemp(dir=self.dir, prefix=f".{filename}.", suffix=".tmp")
-        try:
-            os.fchmod(handle, 0o644)  # as an ordinary file (mkstemp makes it private)
-            with os.fdopen(handle, "w") as file:
-                json.dump(flatten(obj), file, sort_keys=True, indent=2)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_atomically(os.path.join(self.dir, filename),
+                         lambda file: json.dump(flatten(obj), file, sort_keys=True, indent=2),
+                         mode=0o644)  # as an ordinary file
 
 
 def file_storage_flag_as_config(experiment: Experiment, key: str = "output") -> Callable[[dict], dict]:

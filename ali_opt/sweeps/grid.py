@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from ali_opt.config import SWEEP_KEYS, check_budgets, check_training_config
-from ali_opt.errors import ConfigError, check_positive
+from ali_opt.errors import ConfigError, check_integer, check_positive
 from ali_opt.runtime import Cell
 
 from .comparison import training_config
@@ -75,9 +75,7 @@ def check_sweep_config(config: dict) -> None:
 def check_sweep_budget(config: dict) -> None:
     """One budget > 0: ``budget_flops`` (FLOPs) or ``budget_grad_evals`` (gradient evaluations), the other 0."""
     evals, flops = config["budget_grad_evals"], config.get("budget_flops", 0)
-    if isinstance(evals, bool) or not isinstance(evals, int) or evals < 0:
-        raise ConfigError(f"budget_grad_evals={evals!r} is not valid; it must be an integer >= 0 "
-                          "(0 where the sweep's budget is budget_flops)")
+    check_integer("budget_grad_evals", evals, note="0 where the sweep's budget is budget_flops")
     no_flops = isinstance(flops, bool) or not isinstance(flops, (int, float)) or not (math.isfinite(flops) and flops > 0)
     if no_flops and not (evals > 0 and flops == 0):
         raise ConfigError(f"budget_flops={flops!r} is not valid for a sweep; it must be a number of FLOPs > 0, such as "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ...dotted import flatten
 from ..checkpoint import FILENAME
 from ...errors import ConfigError
 from .cell_process import exit_record
@@ -111,25 +112,15 @@ def check_same_settings(cell: Cell, runs: list[RunRecord], keys: CellKeys) -> No
     """Raise :class:`ConfigError` when an earlier run of ``cell`` was trained with other settings
     (the keys the executor sets per run, ``keys.managed``, aside): re-running under the same
     key would mix two experiments."""
-    wanted = _flat(json.loads(json.dumps(cell.config)))
+    wanted = flatten(json.loads(json.dumps(cell.config)), keep_whole=())
     for run in runs:
-        recorded = _flat(run.config)
+        recorded = flatten(run.config, keep_whole=())
         for key, value in wanted.items():
             if key.split(".")[0] in keys.managed:
                 continue
             if key in recorded and recorded[key] != value:
                 raise ConfigError(f"cell {cell.key!r}: its run in {run.folder} has {key}={recorded[key]!r}, but the "
                                   f"cell now has {key}={value!r}; give the cell a new key or another output folder")
-
-
-def _flat(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
 
 
 def _time(text) -> datetime | None:
