@@ -20,3 +20,11 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert path.read_text() == "old" and [p.name for p in path.parent.iterdir()] == ["file.json"]
     write_atomically(path, lambda file: file.write(b"new"), binary=True, mode=0o644)
     assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_exclusive_write_never_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "attempt1.json"
+    write_atomically(path, lambda file: file.write("first"), exclusive=True)
+    with pytest.raises(FileExistsError):
+        write_atomically(path, lambda file: file.write("second"), exclusive=True)
+    assert path.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["attempt1.json"]

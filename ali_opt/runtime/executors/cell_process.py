@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import ConfigError
+from ..atomic import write_atomically
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -76,9 +77,8 @@ def prepare_attempt(key: str, config: dict, folder: Path, threads: int, entry_po
     number = 1
     while True:
         config_file = cell_folder / f"attempt{number}.json"
-        try:
-            with open(config_file, "x") as file:
-                json.dump(config, file, indent=2)
+        try:  # whole or absent, for the readers of a running sweep
+            write_atomically(config_file, lambda file: json.dump(config, file, indent=2), mode=0o644, exclusive=True)
             break
         except FileExistsError:
             number += 1
@@ -101,7 +101,8 @@ def run_attempt(attempt: Attempt, gpu: str | None = None,
                                    cwd=attempt.workdir, stdin=subprocess.DEVNULL)
         started(process)
         returncode = process.wait()
-    exit_record(attempt.config_file).write_text(json.dumps({"returncode": returncode}))
+    write_atomically(exit_record(attempt.config_file), lambda file: json.dump({"returncode": returncode}, file),
+                     mode=0o644)
     return returncode
 
 
