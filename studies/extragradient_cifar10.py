@@ -1,7 +1,7 @@
 """Does (stochastic) extragradient train ALI on CIFAR-10 more stably, and to better samples per
 unit of compute, than simultaneous or alternating updates?
 
-    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU sweep (~45 min, 2 cores)
+    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU sweep (~40 min, 2 cores)
     python -m studies.extragradient_cifar10 with data.root=~/data paper executor=slurm   # paper model, full grid
     python -m studies.extragradient_cifar10 with data.root=../shared/data extra_adam     # one optimizer, one run
 
