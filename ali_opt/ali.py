@@ -1,7 +1,8 @@
 r"""The ALI game (Dumoulin et al., 2016; Donahue et al., 2016 call it BiGAN).
 
 Two players. The generator side ``g`` owns the encoder :math:`G_z(x)` (stochastic:
-:math:`z = \mu(x) + \sigma(x)\,\epsilon`) and the decoder :math:`G_x(z)`; the
+:math:`z = \mu(x) + \sigma(x)\,\epsilon`, or :math:`z = f([x, \epsilon])` for a noise-input
+encoder, :mod:`ali_opt.models.networks`) and the decoder :math:`G_x(z)`; the
 discriminator ``d`` owns :math:`D(x, z)`, a logit. With :math:`s` the softplus,
 real pairs :math:`(x, G_z(x))` and generated pairs :math:`(G_x(z), z)`, :math:`z\sim N(0, I)`:
 
@@ -37,6 +38,7 @@ from .ensemble import PerMember, member_index
 from .errors import ConfigError, check_choice, check_integer
 from .game import Game, GameOutput
 from .models.layers import seeded_dropout
+from .models.networks import encoding_of
 
 LOSSES = ("non_saturating", "minimax")
 EQUILIBRIUM_LOSS = 2 * torch.log(torch.tensor(2.0)).item()
@@ -86,7 +88,8 @@ class ALIBatch(NamedTuple):
     z: torch.Tensor
     """Prior draws for the generated pairs, (N, *latent_shape)."""
     epsilon: torch.Tensor
-    r"""Encoder noise, (N, *latent_shape): :math:`z = \mu(x) + \sigma(x)\,\epsilon`."""
+    r"""Encoder noise, (N, *noise_shape) (:attr:`ALIGame.noise_shape`; z's shape for a Gaussian
+    encoder, :math:`z = \mu(x) + \sigma(x)\,\epsilon`)."""
     dropout_seed: int | PerMember | None
     """Seeds the generator the discriminator's dropout masks are drawn from. In a stacked batch of an
     :class:`~ali_opt.ensemble.Ensemble`, a :class:`~ali_opt.ensemble.PerMember` of the members' seeds:
@@ -154,9 +157,8 @@ class ALIGame(Game):
         0, the instance noise (N(0, I), (2N, *data_shape)), drawn in this order from ``generator``
         (on ``x``'s device; None: the global generator). On a GPU, reading the seed back
         synchronises with the device."""
-        shape = (x.shape[0], *self.latent_shape)
-        epsilon = torch.randn(shape, generator=generator, device=x.device)
-        z = torch.randn(shape, generator=generator, device=x.device)
+        epsilon = torch.randn((x.shape[0], *self.noise_shape), generator=generator, device=x.device)
+        z = torch.randn((x.shape[0], *self.latent_shape), generator=generator, device=x.device)
         seed = int(torch.randint(2**62, (), generator=generator, device=x.device))
         std = instance_noise_std(self.instance_noise, self.progress)
         if std == 0:
@@ -164,9 +166,17 @@ class ALIGame(Game):
         noise = torch.randn((2 * x.shape[0], *x.shape[1:]), generator=generator, device=x.device)
         return ALIBatch(x, z, epsilon, seed, noise, std)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The encoder's mean and log standard deviation of z given x."""
-        return self.encoder(x)
+    @property
+    def noise_shape(self) -> tuple[int, ...]:
+        """The shape of one example's encoder noise epsilon: z's for a Gaussian encoder, the
+        encoder's own for a noise-input one (:mod:`ali_opt.models.networks`)."""
+        return tuple(encoding_of(self.encoder).noise_shape(self.latent_shape))
+
+    @torch.no_grad()
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's deterministic code of x: the mean for a Gaussian encoder."""
+        with self._autocast(x.device):
+            return encoding_of(self.encoder).code(x).float()
 
     def forward(self, batch: ALIBatch | torch.Tensor) -> GameOutput:
         if isinstance(batch, torch.Tensor):
@@ -175,9 +185,8 @@ class ALIGame(Game):
         n = x.shape[0]
         masks = _dropout_masks(dropout_seed, x.device)
         with self._autocast(x.device), masks:
-            mu, log_sigma = self.encoder(x)
-            sigma = log_sigma.exp()
-            z_hat = mu + sigma * epsilon
+            encoding = encoding_of(self.encoder)
+            z_hat, encoder_parts = encoding.sample(x, epsilon)
             x_tilde = self.decoder(z)
             joint_x = torch.cat([x.to(x_tilde.dtype), x_tilde])
             if noise is not None:
@@ -190,23 +199,15 @@ class ALIGame(Game):
         else:
             loss_g = -loss_d
         with torch.no_grad():
-            mu32, sigma32 = mu.float(), sigma.float()
-            metrics = {
-                "d_real": torch.sigmoid(real).mean(),
-                "d_fake": torch.sigmoid(fake).mean(),
-                "mu_mean": mu32.mean(),
-                "mu_std": mu32.std(),
-                "sigma_mean": sigma32.mean(),
-                "sigma_min": sigma32.min(),
-            }
+            metrics = {"d_real": torch.sigmoid(real).mean(), "d_fake": torch.sigmoid(fake).mean(),
+                       **encoding.statistics(encoder_parts)}
         return GameOutput({"d": loss_d, "g": loss_g}, metrics)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        r""":math:`G_x(\mu(x))`: the decoder applied to the encoder's mean (deterministic)."""
+        r""":math:`G_x(\mu(x))`: the decoder applied to the encoder's code (:meth:`code`; deterministic)."""
         with self._autocast(x.device):
-            mu, _ = self.encoder(x)
-            return self.decoder(mu).float()
+            return self.decoder(encoding_of(self.encoder).code(x)).float()
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ With ``members=N`` (N > 1) each entry trains N seeds at once as one vmapped ense
 ``ensemble_curves.png`` (median member and min-max band of each player's loss and gradient
 norm), ``mixture_median_members.png`` (each optimizer's median member) and ``modes_table.md``.
 Ensembles run on the CPU (``device=cpu``). ``benchmark=grid25`` applies :data:`GRID25`, the ALI
-paper's 25-Gaussian settings with the authors' optimizer, and its table
+paper's 25-Gaussian settings with the authors' optimizer and networks (``mixture_grid25``), and its table
 gives per optimizer the paper's mode count (10,000 samples, each assigned to the nearest mode;
 a mode counts with one sample) beside the stricter count of :mod:`ali_opt.metrics.mode_coverage` and
 the fraction of high-quality samples. ``benchmark=grid25_cpu`` applies :data:`GRID25_CPU`, a
@@ -77,7 +77,7 @@ keeps 0.2 of the running mean, torch's ``betas[0] = 0.2``, and its default ``bet
 0.999. Epsilon 1e-8 in both."""
 
 GRID25 = {
-    "model": "mixture_paper",  # the paper's networks (ali_opt/models/mixture_paper.py)
+    "model": "mixture_grid25",  # the networks of the authors' final script (ali_opt/models/mixture_grid25.py)
     "width": 1.0,
     "data": {"name": "grid", "heldout": 500, "download": False},  # 5 x 5 modes, std 0.05, 100,000 points
     "optimizer": AUTHORS_MIXTURE_OPTIMIZER,  # Adam 1e-4, Blocks' beta1 0.8 (torch's betas 0.2, 0.999)
@@ -99,18 +99,19 @@ GRID25 = {
 }
 """The ALI paper's 25-Gaussian benchmark (Dumoulin et al. 2016, Section 5): data as in the paper;
 optimizer, batch, dropout (off) and length as in the authors' ``experiments/ali_mixture.py``
-(:data:`AUTHORS_MIXTURE_OPTIMIZER`). The networks are ``mixture_paper``, the layer sizes of the
-script's first version (see :mod:`ali_opt.models.mixture_paper`)."""
+(:data:`AUTHORS_MIXTURE_OPTIMIZER`); networks as the same script builds them
+(``mixture_grid25``: :mod:`ali_opt.models.mixture_grid25`)."""
 
 GRID25_CPU = {
     **GRID25,
+    "model": "mixture_paper",  # the networks of the script's May 2016 versions, with which the table was made
     "optimizer": dict(PAPER_OPTIMIZER, name="", lr={"d": 1e-3, "g": 1e-3}),  # Adam 1e-3, beta1 0.5: not the authors'
     "dropout": True,  # dropout 0.2 on the discriminator's input, 0.5 above
     "width": 0.25,
     "steps": 1500,
 }
-"""A CPU-sized 25-Gaussian benchmark, not the authors' settings: quarter width, 1,500 steps, Adam at
-1e-3 with beta1 0.5 and dropout on. These are the settings of the first ``benchmark=grid25``
+"""A CPU-sized 25-Gaussian benchmark, not the authors' settings: the networks of the script's May 2016
+versions (``mixture_paper``) at quarter width, 1,500 steps, Adam at 1e-3 with beta1 0.5 and dropout on. These are the settings of the first ``benchmark=grid25``
 (with ``width=0.25 steps=1500``), which produced ``docs/benchmarks/grid25_modes_table.md``."""
 
 BENCHMARKS = {"grid25": GRID25, "grid25_cpu": GRID25_CPU}

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError
+from ..models.networks import encoding_of
 
 FEATURES = ("mean", "hidden")
 
@@ -37,8 +38,7 @@ ACTIVATIONS = (nn.LeakyReLU, nn.ReLU)
 def encoder_features(encoder: nn.Module, x: torch.Tensor, features: str) -> torch.Tensor:
     """(N, D) float64 features of images ``x`` (the encoder must already be in the mode wanted)."""
     if features == "mean":
-        mu, _ = encoder(x)
-        return mu.flatten(1).double()
+        return encoding_of(encoder).code(x).flatten(1).double()
     if features != "hidden":
         raise ConfigError(f"probe.features={features!r} is not valid; choose one of: {', '.join(FEATURES)}")
     net = getattr(encoder, "net", None)

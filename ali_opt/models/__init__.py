@@ -2,7 +2,9 @@
 
 Conventions every model follows:
 
-- ``encoder(x) -> (mu, log_sigma)``, each of shape (N, *latent_shape);
+- the encoder is Gaussian, ``encoder(x) -> (mu, log_sigma)``, each of shape (N, *latent_shape),
+  or takes noise as an input, ``encoder(x, epsilon) -> z`` (``mixture_grid25``);
+  :func:`ali_opt.models.networks.encoding_of` gives the calls a game makes of either;
 - ``decoder(z) -> x`` of shape (N, *data_shape); image models end in a sigmoid (pixels in
   [0, 1]), ``mlp`` is linear;
 - ``discriminator(x, z) -> logits`` of shape (N,); only the discriminator uses dropout.
@@ -16,14 +18,18 @@ import torch
 from ali_opt.errors import ConfigError, check_choice, check_positive
 from ali_opt.models.architectures import ARCHITECTURES, IMAGE_CHANNELS
 from ali_opt.models.conv import build_conv_models
+from ali_opt.models.mixture_grid25 import build_mixture_grid25_models
 from ali_opt.models.mixture_paper import build_mixture_paper_models
 from ali_opt.models.mlp import build_mlp_models
 from ali_opt.models.networks import ALIModels
 
-MODELS = ("cifar32", "svhn32", "celeba64", "mlp", "mixture_paper")
+VECTOR_BUILDERS = {"mlp": build_mlp_models, "mixture_paper": build_mixture_paper_models,
+                   "mixture_grid25": build_mixture_grid25_models}
+"""The models of vectors (2-D mixtures) and their builders; the others take images."""
 
-VECTOR_MODELS = ("mlp", "mixture_paper")
-"""The models of vectors (2-D mixtures); the others take images."""
+VECTOR_MODELS = tuple(VECTOR_BUILDERS)
+
+MODELS = ("cifar32", "svhn32", "celeba64", *VECTOR_MODELS)
 
 MLP_LATENT_DIM = 2
 
@@ -47,9 +53,9 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
     - ``pixel_mean``: the training marginals in [0, 1], one mean per pixel and channel
       (C, H, W), or a scalar or one per channel, broadcast (image models only); the decoder's
       untied output bias starts at their log-odds. None means 0.5 (bias 0).
-    - ``data_dim``: dimension of x (``mlp`` and ``mixture_paper`` only).
+    - ``data_dim``: dimension of x (vector models only: :data:`VECTOR_MODELS`).
     - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
-      svhn32 and celeba64, 2 for mlp and mixture_paper).
+      svhn32 and celeba64, 2 for the vector models).
     - ``dropout``: False switches every dropout layer off (rate 0; the modules stay, so the
       parameters are those of the model with dropout).
 
@@ -65,7 +71,7 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
         check_positive("data_dim", data_dim, integer=True)
         if pixel_mean is not None:
             raise ConfigError(f"pixel_mean={pixel_mean!r} is not valid for model {name!r}; leave it None")
-        build = build_mlp_models if name == "mlp" else build_mixture_paper_models
+        build = VECTOR_BUILDERS[name]
         return _without_dropout(build(width=width, data_dim=data_dim, latent_dim=latent_dim or MLP_LATENT_DIM),
                                 not dropout)
     arch = ARCHITECTURES[name]

@@ -3,9 +3,7 @@ appendix; layer sizes from the authors' ``experiments/ali_mixture.py``, IshmaelB
 its May 2016 versions 4826925 to 542ead6, a mixture of 5 Gaussians).
 
 The script's last version (a7d4235, June 2016), the 25-Gaussian grid of the paper, has other
-networks, not built here: an encoder that maps (x, noise) of dimension 4 through two 400-unit
-layers (batch norm, ReLU) to z, a decoder with four such layers, a discriminator of three maxout
-layers of 200 units with 5 pieces each, and no dropout.
+networks: ``mixture_grid25`` (:mod:`ali_opt.models.mixture_grid25`).
 
 - encoder: x (2) -> 1000 -> 1000 -> (mu, log sigma) (2 + 2); each hidden layer linear without
   bias, batch norm, ReLU; the output layer linear with bias;

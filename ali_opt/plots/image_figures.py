@@ -33,7 +33,7 @@ def write_image_figures(game: ALIGame, heldout: torch.Tensor, folder: Path, pref
             paths.append(save_grid(folder / f"{prefix}reconstructions.png",
                                    pairs_of_rows.transpose(0, 1).flatten(0, 2), columns=columns))
             pairs = min(8, len(heldout) // 2)
-            mu, _ = game.encode(heldout[: 2 * pairs])
-            path = interpolate(mu[:pairs], mu[pairs: 2 * pairs], points=10)
+            codes = game.code(heldout[: 2 * pairs])
+            path = interpolate(codes[:pairs], codes[pairs: 2 * pairs], points=10)
             paths.append(save_grid(folder / f"{prefix}interpolations.png", game.generate(path), columns=10))
     return paths

@@ -212,3 +212,29 @@ def test_bad_instance_noise_is_refused(value, message):
     from ali_opt.ali import check_instance_noise
     with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace("[", r"\[")):
         check_instance_noise(value)
+
+
+def test_a_noise_input_encoder_draws_epsilon_of_its_own_shape_and_reads_it():
+    """With mixture_grid25's encoder (z = f([x, epsilon]), epsilon of x's size), the batch draws epsilon
+    then z from its generator, epsilon of the encoder's noise shape (here 3, unlike z's 2); the real pairs'
+    z is f([x, epsilon]); the step logs the z_hat statistics; reconstruction decodes f([x, 0])."""
+    from ali_opt.models.networks import NoiseInputEncoder
+    torch.manual_seed(0)
+    models = build_models("mixture_grid25", width=0.02, dropout=False)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    game = ALIGame(NoiseInputEncoder(net, noise_shape=(3,)), models.decoder, models.discriminator,
+                   models.latent_shape).eval()
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
+    batch = game.draw_batch(x, torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    epsilon, z = torch.randn(6, 3, generator=generator), torch.randn(6, 2, generator=generator)
+    assert torch.equal(batch.epsilon, epsilon) and torch.equal(batch.z, z)
+    output = game(batch)
+    with torch.no_grad():
+        z_hat = net(torch.cat([x, epsilon], dim=1))
+        logits = game.discriminator(torch.cat([x, game.decoder(z)]), torch.cat([z_hat, z]))
+    expected_d = F.softplus(-logits[:6]).mean() + F.softplus(logits[6:]).mean()
+    torch.testing.assert_close(output.losses["d"].detach(), expected_d, rtol=0, atol=0)
+    assert set(output.metrics) == {"d_real", "d_fake", "z_hat_mean", "z_hat_std"}
+    assert output.metrics["z_hat_mean"] == z_hat.mean()
+    torch.testing.assert_close(game.reconstruct(x), game.decoder(net(torch.cat([x, torch.zeros(6, 3)], dim=1))))

@@ -190,12 +190,13 @@ def test_resume_continues_bit_for_bit(tmp_path, config):
         assert all(torch.equal(a, b) for a, b in zip(resumed.optimizer.average[player], average))
 
 
-def _paper_game(seed: int):
-    """The paper's 2-D networks (batch norm; dropout 0.2 and 0.5 in the discriminator), narrow."""
+def _paper_game(seed: int, model: str = "mixture_paper"):
+    """The paper's 2-D networks (batch norm; dropout 0.2 and 0.5 in the discriminator), narrow; or, with
+    ``model="mixture_grid25"``, the final script's (an encoder that takes noise as an input, no dropout)."""
     from ali_opt.ali import ALIGame
     from ali_opt.models import build_models
     torch.manual_seed(seed)
-    models = build_models("mixture_paper", width=0.02)
+    models = build_models(model, width=0.02)
     return ALIGame(models.encoder, models.decoder, models.discriminator, models.latent_shape)
 
 
@@ -215,29 +216,32 @@ def float64():
         torch.set_default_dtype(previous)
 
 
-@pytest.mark.parametrize("config", [{"name": "extra_adam", "resample": False, "lr": 1e-3},
-                                    {"name": "alt_adam", "lr": 1e-3},
-                                    {"name": "adam", "lr": [1e-3, 2e-3, 3e-3]}])
-def test_ali_members_with_dropout_follow_their_separate_runs(float64, config):
+@pytest.mark.parametrize("config, model", [({"name": "extra_adam", "resample": False, "lr": 1e-3}, "mixture_paper"),
+                                           ({"name": "alt_adam", "lr": 1e-3}, "mixture_paper"),
+                                           ({"name": "adam", "lr": [1e-3, 2e-3, 3e-3]}, "mixture_paper"),
+                                           ({"name": "extra_adam", "resample": False, "lr": 1e-3}, "mixture_grid25")])
+def test_ali_members_with_dropout_follow_their_separate_runs(float64, config, model):
     """ALI with dropout on: member i reuses every draw of its batch, masks included, and those masks are
-    run i's (same batch seed); extragradient's second evaluation of a batch sees the same masks."""
+    run i's (same batch seed); extragradient's second evaluation of a batch sees the same masks. The
+    noise-input encoder of mixture_grid25 reuses its epsilon (of x's shape) the same way."""
     members = 3
-    ensemble = Ensemble([_paper_game(i) for i in range(members)], batch_seeds=BATCH_SEEDS[:members],
-                        draw=partial(_draw_paper_batch, _paper_game(0)))
+    make_game = partial(_paper_game, model=model)
+    ensemble = Ensemble([make_game(i) for i in range(members)], batch_seeds=BATCH_SEEDS[:members],
+                        draw=partial(_draw_paper_batch, make_game(0)))
     batch = ensemble.sample_batch()
     first, again = ensemble(batch).metrics["loss_d"], ensemble(batch).metrics["loss_d"]
     assert torch.equal(first, again)  # the same stacked batch twice: the same masks
     generators = [torch.Generator().manual_seed(seed) for seed in BATCH_SEEDS[:members]]
-    alone = [_paper_game(i)(_draw_paper_batch(_paper_game(i), generator)).losses["d"]
+    alone = [make_game(i)(_draw_paper_batch(make_game(i), generator)).losses["d"]
              for i, generator in enumerate(generators)]
     torch.testing.assert_close(first, torch.stack(alone).detach(), rtol=1e-12, atol=0)
 
-    ensemble = Ensemble([_paper_game(i) for i in range(members)], batch_seeds=BATCH_SEEDS[:members],
-                        draw=partial(_draw_paper_batch, _paper_game(0)))
+    ensemble = Ensemble([make_game(i) for i in range(members)], batch_seeds=BATCH_SEEDS[:members],
+                        draw=partial(_draw_paper_batch, make_game(0)))
     training = EnsembleTraining(ensemble, build_optimizer(ensemble, config))
     reports = [training.step() for _ in range(STEPS)]
     for i in range(members):
-        game = _paper_game(i)
+        game = make_game(i)
         lr = config["lr"][i] if isinstance(config["lr"], list) else config["lr"]
         optimizer = build_optimizer(game, {**config, "lr": lr})
         sample = partial(_draw_paper_batch, game, torch.Generator().manual_seed(BATCH_SEEDS[i]))

@@ -10,6 +10,7 @@ from torch import nn
 from ali_opt.errors import ConfigError
 from ali_opt.models import MODELS, build_models
 from ali_opt.models.layers import Maxout, SpatialLinear
+from ali_opt.models.networks import GaussianEncoder, NoiseInputEncoder, encoding_of
 
 IMAGE_MODELS = ("cifar32", "svhn32", "celeba64")
 
@@ -28,11 +29,17 @@ def _inputs(models, n=2):
 def test_output_shapes(name, width):
     models = build_models(name, width=width)
     x, z = _inputs(models)
+    encoding = encoding_of(models.encoder)
+    epsilon = torch.randn(2, *encoding.noise_shape(models.latent_shape))
     with torch.no_grad():
-        mu, log_sigma = models.encoder(x)
+        z_hat, _ = encoding.sample(x, epsilon)
+        code = encoding.code(x)
         x_tilde = models.decoder(z)
         logits = models.discriminator(x, z)
-    assert mu.shape == log_sigma.shape == z.shape
+        if isinstance(models.encoder, GaussianEncoder):
+            mu, log_sigma = models.encoder(x)
+            assert mu.shape == log_sigma.shape == z.shape and torch.equal(code, mu)
+    assert z_hat.shape == code.shape == z.shape
     assert x_tilde.shape == x.shape
     assert logits.shape == (2,)
 
@@ -43,6 +50,7 @@ def test_output_shapes(name, width):
     ("celeba64", (3, 64, 64), (256, 1, 1)),
     ("mlp", (2,), (2,)),
     ("mixture_paper", (2,), (2,)),
+    ("mixture_grid25", (2,), (2,)),
 ])
 def test_declared_shapes(name, data_shape, latent_shape):
     models = build_models(name, width=0.25)
@@ -291,3 +299,49 @@ def test_mixture_paper_networks_follow_the_original_script():
     weights = torch.cat([m.weight.flatten() for m in joint if isinstance(m, nn.Linear)])
     assert abs(weights.std().item() - 0.02) < 1e-3
     assert all((m.bias == 0).all() for m in joint if isinstance(m, nn.Linear))
+
+
+def test_mixture_grid25_networks_follow_the_final_script():
+    """experiments/ali_mixture.py at a7d4235: an encoder on (x, noise of x's size) through two 400-unit ReLU
+    layers with batch norm (no bias), a decoder of four, linear outputs with bias; a discriminator of three
+    maxout layers of 200 units x 5 pieces (with bias) and a linear logit; no dropout; N(0, 0.02), biases 0.
+    Parameter counts by hand: encoder 4*400 + 400*400 + 400*2 + 2 + 2 batch norms of 2*400 = 164,002;
+    decoder 2*400 + 3*400*400 + 400*2 + 2 + 4*800 = 484,802; discriminator (4*1000 + 1000) + 2*(200*1000
+    + 1000) + 200 + 1 = 407,201."""
+    models = build_models("mixture_grid25")
+    assert isinstance(models.encoder, NoiseInputEncoder) and models.encoder.noise_shape((2,)) == (2,)
+    for network, sizes in ((models.encoder.net, [(4, 400), (400, 400), (400, 2)]),
+                           (models.decoder, [(2, 400)] + [(400, 400)] * 3 + [(400, 2)])):
+        linears = [m for m in network if isinstance(m, nn.Linear)]
+        assert [(m.in_features, m.out_features) for m in linears] == sizes
+        assert [m.bias is not None for m in linears] == [False] * (len(sizes) - 1) + [True]
+        norms = [m for m in network if isinstance(m, nn.BatchNorm1d)]
+        assert [(m.eps, m.momentum) for m in norms] == [(1e-4, 0.05)] * (len(sizes) - 1)
+        assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0 for m in network) == len(sizes) - 1
+    joint = models.discriminator.joint
+    assert [(m.in_features, m.out_features) for m in joint if isinstance(m, nn.Linear)] == [
+        (4, 1000), (200, 1000), (200, 1000), (200, 1)]
+    assert [m.pieces for m in joint if isinstance(m, Maxout)] == [5, 5, 5]
+    assert _dropout_rates(models.discriminator) == []
+    count = [sum(p.numel() for p in network.parameters()) for network in models[:3]]
+    assert count == [164_002, 484_802, 407_201]
+    for network in models[:3]:
+        weights, biases = _weights_and_biases(network)
+        assert abs(torch.cat([w.flatten() for w in weights]).std().item() - 0.02) < 5e-4
+        assert all(bool((bias == 0).all()) for bias in biases)
+
+
+def test_noise_input_encoder_maps_data_and_noise_through_one_network():
+    """z = f([x, epsilon]): the network reads the concatenation; the code of x is f([x, 0]); the map is not
+    affine in epsilon (what sets it apart from a Gaussian encoder)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 2))
+    encoder = NoiseInputEncoder(net, noise_shape=(3,))
+    x, epsilon = torch.randn(4, 2), torch.randn(4, 3)
+    z_hat, parts = encoder.sample(x, epsilon)
+    assert torch.equal(z_hat, net(torch.cat([x, epsilon], dim=1))) and torch.equal(parts["z_hat"], z_hat)
+    assert torch.equal(encoder.code(x), net(torch.cat([x, torch.zeros(4, 3)], dim=1)))
+    stats = encoder.statistics(parts)
+    assert stats["z_hat_mean"] == z_hat.mean() and stats["z_hat_std"] == z_hat.std()
+    midpoint = encoder(x, torch.zeros(4, 3))
+    assert not torch.allclose(encoder(x, epsilon) + encoder(x, -epsilon), 2 * midpoint, atol=1e-3)

@@ -95,7 +95,7 @@ def test_one_optimizer_is_one_run_with_its_figure(tmp_path):
 
 @pytest.mark.parametrize("updates, message", [
     ({"data": {"name": "cifar10"}}, "data.name='cifar10' is not valid; choose one of: ring, grid"),
-    ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp, mixture_paper"),
+    ({"model": "cifar32"}, "model='cifar32' is not valid; choose one of: mlp, mixture_paper, mixture_grid25"),
     ({"members": 3, "optimizer": {"name": "adam", "lr": [1e-3, 1e-3]}},
      "optimizer.lr=[0.001, 0.001] is not valid with members=3"),
     ({"benchmark": "grid9"}, "benchmark='grid9' is not valid; choose one of: , grid25, grid25_cpu"),
@@ -142,7 +142,8 @@ def test_grid25_has_the_authors_optimizer_batch_dropout_and_length(tmp_path):
     """The authors' experiments/ali_mixture.py (IshmaelBelghazi/ALI at a7d4235, the 25-Gaussian version):
     Blocks' Adam(learning_rate=1e-4, beta1=0.8) for both players, whose beta1 is one minus torch's (Blocks
     of 2016; its default beta2=0.001 is torch's 0.999), batch 100, no dropout, 200 epochs of 100,000
-    points. The CPU-sized setting that produced the docs' table is another named config."""
+    points, and the script's networks (mixture_grid25). The CPU-sized setting that produced the docs' table
+    (the May 2016 networks) is another named config."""
     from ali_opt.models import build_models
     from ali_opt.sweeps.comparison import training_config
     config = study_config(tmp_path, benchmark="grid25")
@@ -155,13 +156,15 @@ def test_grid25_has_the_authors_optimizer_batch_dropout_and_length(tmp_path):
     for entry in adam_entries:
         optimizer = training_config(config, entry, 0)["optimizer"]
         assert optimizer["lr"] == {"d": 1e-4, "g": 1e-4} and tuple(optimizer["betas"]) == (0.2, 0.999)
-    models = build_models("mixture_paper", width=0.02, dropout=config["dropout"])
+    assert config["model"] == "mixture_grid25" and config["width"] == 1.0  # the script's own networks
+    models = build_models("mixture_paper", width=0.02, dropout=False)  # dropout=False switches every layer off
     rates = [module.p for module in models.discriminator.modules() if isinstance(module, torch.nn.Dropout)]
     assert rates and all(rate == 0 for rate in rates)
     assert study_config(tmp_path, benchmark="grid25", steps=1000)["steps"] == 1000  # still changeable
     cpu = study_config(tmp_path, benchmark="grid25_cpu")
     assert cpu["optimizer"]["lr"] == {"d": 1e-3, "g": 1e-3} and tuple(cpu["optimizer"]["betas"]) == (0.5, 0.999)
     assert cpu["dropout"] is True and (cpu["width"], cpu["steps"], cpu["batch_size"]) == (0.25, 1500, 100)
+    assert cpu["model"] == "mixture_paper"
 
 
 def ensemble_study(output: Path, **updates) -> dict:
