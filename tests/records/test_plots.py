@@ -252,3 +252,21 @@ def test_runs_differing_in_any_optimizer_option_are_not_seeds_of_one_group(key, 
     groups = group_runs(runs)
     assert len(groups) == 2 and all(len(group.runs) == 1 for group in groups)
     assert all(key in group.label for group in groups)
+
+
+def test_spectrum_figure_reads_both_eigenvalue_sets(tmp_path):
+    """A run logging the LM set (eig_real_<i>, eig_imag_<i>) and the LI set (eig_li_real_<i>, eig_li_imag_<i>):
+    each set is read back as (steps, eigenvalues) in logging order, and spectrum.png is drawn with both;
+    a run that logged no spectrum draws nothing."""
+    from ali_opt.plots.spectrum import logged_eigenvalues, spectra
+    from tests.records.synthetic import synthetic_run
+    curves = {"eig_real_0": [10.0, 20.0], "eig_imag_0": [0.0, 0.5], "eig_real_1": [-3.0, -4.0], "eig_imag_1": [0.0, 0.0],
+              "eig_li_real_0": [0.1, 0.2], "eig_li_imag_0": [2.0, 3.0]}
+    run = synthetic_run("adam", 1, 0, curves)
+    steps, values = logged_eigenvalues(run)
+    assert steps.tolist() == [0, 10, 0, 10] and values.tolist() == [10, 20 + 0.5j, -3, -4]
+    steps, values = logged_eigenvalues(run, "eig_li")
+    assert steps.tolist() == [0, 10] and values.tolist() == [0.1 + 2j, 0.2 + 3j]
+    written = spectra(group_runs([run]), tmp_path / "spectrum")
+    assert written == [tmp_path / "spectrum.png"] and written[0].stat().st_size > 1000
+    assert spectra(group_runs([synthetic_run("adam", 1, 0, {"kid": [0.5, 0.4]})]), tmp_path / "none") == []
