@@ -24,7 +24,7 @@ name in turn, so ``lr`` must be one number; plus ``lookahead_gda`` and ``lookahe
 those two with lookahead k = 5, alpha = 0.5) for ``steps`` steps on the bilinear game, the
 scalar bilinear game (``dim=1``) and Dirac-GAN, each with its default options (``game``
 and ``game_options`` are not used). It logs ``<game>.<optimizer>.distance`` and adds as
-artifacts ``distances.png`` (distance against steps, log scale, one panel per game) and
+artifacts ``distances.png`` (distance against gradient evaluations, log scale, one panel per game) and
 ``trajectories_<game>.png`` (each optimizer's path in the plane) for the two scalar
 games. It returns the final distances, by game and optimizer.
 
@@ -60,7 +60,8 @@ from ali_opt.ensemble import Ensemble
 from ali_opt.ensemble_training import EnsembleTraining, member_scalars
 from ali_opt.game import Game
 from ali_opt.plots.ensembles import MemberCurves, plot_member_bands
-from ali_opt.plots.toy_games import LOOKAHEAD_PREFIX, PlaneTrajectories, plot_distances, plot_trajectories
+from ali_opt.plots.toy_games import (LOOKAHEAD_PREFIX, DistanceCurve, PlaneTrajectories, plot_distances,
+                                     plot_trajectories)
 from ali_opt.runtime.sacred_setup import observe_config_folder, run_commandline
 from ali_opt.runtime.stopwatch import Stopwatch
 from ali_opt.runtime.threads import torch_threads
@@ -262,17 +263,18 @@ def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
     for title, name in tqdm(runs, disable=None if progress else True, mininterval=1.0, leave=False):
         game = compared_game(title)
         game_optimizer = build_optimizer(game, {**optimizer, **LOOKAHEAD_VARIANTS.get(name, {"name": name})})
-        distances, points = [game.distance_to_equilibrium()], [parameter_vector(game)]
+        distances, points, grad_evals = [game.distance_to_equilibrium()], [parameter_vector(game)], [0]
 
         def record(actions: Actions, report: StepReport) -> None:
             distances.append(game.distance_to_equilibrium())
+            grad_evals.append(report.grad_evals)
             points.append(parameter_vector(game))
             if actions.log:
                 _run.log_scalar(f"{title}.{name}.distance", distances[-1], actions.step)
 
         with torch_threads(threads):
             play(optimizer_step(game, game_optimizer, torch.Generator().manual_seed(seed)), steps, log_every, record)
-        curves[title][name] = distances
+        curves[title][name] = DistanceCurve(grad_evals, distances)
         if title in paths:
             paths[title][name] = torch.stack(points).numpy()
 
@@ -285,7 +287,8 @@ def compare(optimizer, steps, log_every, seed, progress, threads, _run, _log):
                                              Path(folder) / f"trajectories_{title}.png"))
         for figure in figures:
             _run.add_artifact(str(figure))
-    return {title: {name: found[-1] for name, found in by_optimizer.items()} for title, by_optimizer in curves.items()}
+    return {title: {name: found.distances[-1] for name, found in by_optimizer.items()}
+            for title, by_optimizer in curves.items()}
 
 
 if __name__ == "__main__":

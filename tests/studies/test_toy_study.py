@@ -88,3 +88,20 @@ def test_members_train_as_one_ensemble_with_a_step_size_each(tmp_path):
     metrics = logged(tmp_path)
     assert {"distance", "member2.distance", "member0.loss_generator", "member1.grad_norm_discriminator"} <= set(metrics)
     assert (tmp_path / "1" / "member_distances.png").is_file()
+
+
+def test_distance_curves_are_drawn_against_evaluations_and_stop_where_they_leave_the_panel(tmp_path):
+    """x is the gradient evaluations given; a curve stops before its first distance above the ceiling or not
+    finite (and says so); distances below the floor, zeros included, are drawn at it."""
+    from ali_opt.plots.toy_games import DISTANCE_FLOOR, DistanceCurve, plot_distances, visible_part
+    x, y, escaped = visible_part(DistanceCurve([0, 2, 4, 6, 8], [1.0, 0.5, 0.0, 1e-20, 0.25]))
+    assert x.tolist() == [0, 2, 4, 6, 8] and y.tolist() == [1.0, 0.5, DISTANCE_FLOOR, DISTANCE_FLOOR, 0.25]
+    assert not escaped
+    x, y, escaped = visible_part(DistanceCurve([0, 1, 2, 3], [1.0, 3e3, 2e4, 5.0]))
+    assert x.tolist() == [0, 1] and y.tolist() == [1.0, 3e3] and escaped
+    x, y, escaped = visible_part(DistanceCurve([0, 1, 2], [1.0, float("nan"), 1.0]))
+    assert x.tolist() == [0] and escaped
+    curves = {"bilinear": {"gda": DistanceCurve([0, 1, 2], [1.0, 1e5, float("inf")]),
+                           "extragradient": DistanceCurve([0, 2, 4], [1.0, 0.5, 0.0])}}
+    path = plot_distances(curves, tmp_path / "distances.png")
+    assert path.is_file() and path.stat().st_size > 1000
