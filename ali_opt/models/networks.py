@@ -4,7 +4,7 @@ An encoder is either
 
 - **Gaussian**: any module whose ``forward(x)`` returns ``(mu, log_sigma)``, each (N,
   *latent_shape) (:class:`GaussianEncoder` and every image model); or
-- **noise-input**: a module with the calls below itself (:class:`NoiseInputEncoder`).
+- **noise-input**: :class:`NoiseInputEncoder`, which has the calls below itself.
 
 :func:`encoding_of` gives the calls :class:`~ali_opt.ali.ALIGame` makes of either kind:
 
@@ -79,8 +79,8 @@ class GaussianEncoding:
 
 
 def encoding_of(encoder: nn.Module):
-    """The encoder calls of ``encoder``: its own for a noise-input encoder (one with ``sample``),
-    else :class:`GaussianEncoding`'s."""
+    """The encoder calls of ``encoder``: its own for a :class:`NoiseInputEncoder`, else
+    :class:`GaussianEncoding`'s (any module returning ``(mu, log_sigma)``)."""
     return encoder if isinstance(encoder, NoiseInputEncoder) else GaussianEncoding(encoder)
 
 
