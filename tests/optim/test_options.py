@@ -42,7 +42,7 @@ OWNERS = sorted({*(cls for pair in OPTIMIZERS.values() for cls in pair), *WRAPPE
 def test_defaults_gathered_from_the_owners_are_those_written_out_before():
     assert DEFAULTS == dict(PINNED_DEFAULTS)
     assert {key: type(value) for key, value in DEFAULTS.items()} == {key: type(v) for key, v in PINNED_DEFAULTS}
-    # the order too: config labels (ali_opt.config.DISTINGUISHING_KEYS) list the keys in it
+    # the order too: config labels (ali_opt.records.runs.DISTINGUISHING_KEYS) list the keys in it
     assert list(DEFAULTS) == [key for key, _ in PINNED_DEFAULTS] == list(OPTIONS)
     assert all(option.doc for option in OPTIONS.values())
 

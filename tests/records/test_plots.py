@@ -242,8 +242,7 @@ def test_runs_differing_in_any_optimizer_option_are_not_seeds_of_one_group(key, 
     """The distinguishing keys come from the optimizer defaults: the options missing from the
     hand-written list of round 2 (eps, weight_decay, first_step, cgd_tol, cgd_max_iter) now tell
     runs apart, and any option added later will too."""
-    from ali_opt.config import DISTINGUISHING_KEYS
-    from ali_opt.records.runs import Run
+    from ali_opt.records.runs import DISTINGUISHING_KEYS, Run
     from optimizers import DEFAULTS
 
     assert {f"optimizer.{option}" for option in DEFAULTS if option != "name"} <= set(DISTINGUISHING_KEYS)

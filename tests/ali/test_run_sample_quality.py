@@ -13,14 +13,14 @@ import torch
 
 from ali_opt.data import Dataset
 from ali_opt.errors import ConfigError
-from ali_opt.metrics import evaluation, sample_quality_logging
+from ali_opt.metrics import evaluation, feature_cache
 from ali_opt.metrics.inception import InceptionFeatures, file_sha256
 from ali_opt.metrics.sample_quality import (feature_reference, feature_statistics, frechet_distance,
                                             frechet_distance_to_reference, kernel_inception_distance,
                                             precision_recall)
-from ali_opt.metrics.sample_quality_logging import check_sample_quality, check_selection, step0_baselines
-from tests.ali.test_training import cli
-from tests.helpers.runs import final_parameters, run
+from ali_opt.metrics.run_sample_quality import prepare_real_sets, step0_baselines
+from ali_opt.metrics.sample_quality_config import check_sample_quality, check_selection_config
+from tests.helpers.runs import final_parameters, run, train_ali_cli
 
 SAMPLE_NAMES = {"fid", "kid", "kid_std", "precision", "recall"}
 VALID_NAMES = {f"{name}_valid" for name in ("fid", "kid", "precision", "recall")} | {"kid_valid_std"}
@@ -143,7 +143,7 @@ def test_step0_baselines_are_the_mean_image_and_training_images_against_validati
 
 def test_prepare_real_sets_caches_every_real_set_once(network, tmp_path, monkeypatch):
     config = {"sample_quality": quality(network, tmp_path), "progress": False}
-    sample_quality_logging.prepare_real_sets(config, tiny_dataset(validation=True))
+    prepare_real_sets(config, tiny_dataset(validation=True))
     cache = tmp_path / "cache"
     assert len(list(cache.glob("inception_*.npy"))) == 3 and len(list(cache.glob("reference_*.npz"))) == 3
     assert not list(cache.glob(".*"))  # no temporary file left behind
@@ -151,11 +151,11 @@ def test_prepare_real_sets_caches_every_real_set_once(network, tmp_path, monkeyp
     damaged = sorted(cache.glob("reference_*.npz"))[0]
     expected = dict(np.load(damaged))
     damaged.write_bytes(b"PK garbage")
-    monkeypatch.setattr(sample_quality_logging, "_REFERENCES", {})
-    sample_quality_logging.prepare_real_sets(config, tiny_dataset(validation=True))
+    monkeypatch.setattr(feature_cache, "_REFERENCES", {})
+    prepare_real_sets(config, tiny_dataset(validation=True))
     assert all(np.array_equal(np.load(damaged)[key], value) for key, value in expected.items())
     off = {**config, "sample_quality": quality(network, tmp_path / "off", samples=0)}
-    sample_quality_logging.prepare_real_sets(off, tiny_dataset(validation=True))
+    prepare_real_sets(off, tiny_dataset(validation=True))
     assert not (tmp_path / "off").exists()
 
 
@@ -224,11 +224,11 @@ def test_select_by_must_be_a_validation_metric_the_config_logs(network, tmp_path
                                                                valid):
     message = f"select_by={select_by!r} is not a validation metric this config logs; {valid}"
     with pytest.raises(ConfigError, match="^" + re.escape(message)) as raised:
-        checked(network, tmp_path, check_selection, validation=validation, samples=samples, select_by=select_by)
+        checked(network, tmp_path, check_selection_config, validation=validation, samples=samples, select_by=select_by)
     assert "\n" not in str(raised.value)
-    checked(network, tmp_path, check_selection, validation=16, samples=12, select_by="recall_valid")
+    checked(network, tmp_path, check_selection_config, validation=16, samples=12, select_by="recall_valid")
     with pytest.raises(ConfigError, match="select_rule='best' is not valid; choose one of: last, auc"):
-        checked(network, tmp_path, check_selection, select_rule="best")
+        checked(network, tmp_path, check_selection_config, select_rule="best")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -243,7 +243,7 @@ def test_bad_sample_quality_config_is_one_line_and_creates_no_run(tmp_path, netw
     names = {"tmp": tmp_path, "network": network, "sha": file_sha256(network)}
     output = tmp_path / "runs"
     output.mkdir()
-    finished = cli("with", f"output={output}", *(arg.format(**names) for arg in args))
+    finished = train_ali_cli("with", f"output={output}", *(arg.format(**names) for arg in args))
     assert finished.returncode != 0
     lines = [line for line in finished.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message.format(**names) in lines[0], finished.stderr
@@ -252,6 +252,6 @@ def test_bad_sample_quality_config_is_one_line_and_creates_no_run(tmp_path, netw
 
 def test_the_network_is_loaded_once_per_process(network, tmp_path):
     config = {"sample_quality": quality(network, tmp_path), "progress": False}
-    first = sample_quality_logging.network_of(config, torch.device("cpu"))
-    assert sample_quality_logging.network_of(config, torch.device("cpu")) is first
+    first = feature_cache.network_of(config, torch.device("cpu"))
+    assert feature_cache.network_of(config, torch.device("cpu")) is first
     assert first.network_sha256 == file_sha256(network)
