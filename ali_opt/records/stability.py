@@ -33,7 +33,9 @@ A diverged run whose curves stop before the second half has no oscillation and n
 (NaN): its failure is counted as a divergence instead.
 
 **Per optimizer and step size.** A seed *failed* when it diverged or degraded;
-:func:`failure_rate` is the fraction of seeds that failed. :func:`largest_stable_scale` is the
+:func:`failure_rate` is the fraction of seeds that failed; :func:`scale_stability` gives it
+beside the mean oscillation and growth over the seeds where they are defined, and
+:func:`stability_by_scale` does so for every scale of one optimizer's runs. :func:`largest_stable_scale` is the
 largest scale at which no seed failed whose next tried scale up had a seed fail; when the
 largest tried scale had no failure and no such scale exists, it is at least the largest tried.
 A scale above a failing scale is not counted as stable, even where no seed failed there: the
@@ -67,6 +69,17 @@ class RunStability:
     @property
     def failed(self) -> bool:
         return self.diverged or self.degraded
+
+
+@dataclass(frozen=True)
+class ScaleStability:
+    """The stability of one optimizer at one scale: its seeds, the fraction that failed, and
+    the means of the oscillation and of the growth over the seeds where they are defined."""
+
+    seeds: int
+    failure_rate: float
+    loss_oscillation: float
+    grad_norm_growth: float
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,22 @@ def largest_stable_scale(failed_by_scale: Mapping[float, Sequence[bool]]) -> Sta
     return StableScale(scales[0], "below")
 
 
+def scale_stability(seeds: Sequence[RunStability]) -> ScaleStability:
+    """The :class:`ScaleStability` of the seeds of one scale."""
+    return ScaleStability(len(seeds), failure_rate([seed.failed for seed in seeds]),
+                          _finite_mean(seed.loss_oscillation for seed in seeds),
+                          _finite_mean(seed.grad_norm_growth for seed in seeds))
+
+
+def stability_by_scale(by_scale: Mapping[float, Sequence[Run]], metric: str,
+                       noise: float) -> tuple[dict[float, ScaleStability], StableScale]:
+    """For one optimizer's runs by scale: each scale's :class:`ScaleStability` (runs measured by
+    :func:`run_stability` on ``metric`` with ``noise``) and the optimizer's largest stable scale."""
+    measured = {scale: [run_stability(run, metric, noise) for run in runs] for scale, runs in by_scale.items()}
+    summaries = {scale: scale_stability(seeds) for scale, seeds in sorted(measured.items())}
+    return summaries, largest_stable_scale({scale: [seed.failed for seed in seeds] for scale, seeds in measured.items()})
+
+
 def run_stability(run: Run, metric: str, noise: float) -> RunStability:
     """The measures of ``run``: degraded on ``metric`` (the primary outcome, e.g. ``kid``) with
     the metric's ``noise``; oscillation and growth against the run's compute clock and budget."""
@@ -165,6 +194,11 @@ def _configured_budget(run: Run) -> float | None:
     clock = compute_clock(run)
     budget = run.config.get(BUDGET_KEYS[clock], 0) if clock else run.config.get("steps", 0)
     return float(budget) if budget and budget > 0 else None
+
+
+def _finite_mean(values) -> float:
+    finite = [value for value in values if math.isfinite(value)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def _budget(x: np.ndarray, budget: float | None) -> float:

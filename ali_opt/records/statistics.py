@@ -81,7 +81,7 @@ from scipy import optimize, stats
 from ..errors import ConfigError, check_positive
 
 CONFIDENCE = 0.95
-"""Coverage of the bootstrap intervals."""
+"""Coverage of the intervals: the bootstrap interval of a mean, the t interval of a difference."""
 
 BOOTSTRAP_RESAMPLES = 9999
 PERMUTATION_RESAMPLES = 99999

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ali_opt.errors import ConfigError
-from ali_opt.records.stability import (StableScale, degraded, failure_rate, grad_norm_growth, largest_stable_scale,
-                                       loss_oscillation, run_stability)
+from ali_opt.records.stability import (ScaleStability, StableScale, degraded, failure_rate, grad_norm_growth,
+                                       largest_stable_scale, loss_oscillation, run_stability, stability_by_scale)
 from tests.records.synthetic import synthetic_run
 
 
@@ -99,3 +99,16 @@ def test_a_run_that_diverges():
     stability = run_stability(_run(kid, [0.5, 0.7, 2.0, 5.0, 9.0], [1.0] * 5, [1.0] * 5, diverged_at=45), "kid", 0.01)
     assert stability.diverged and stability.failed and not stability.degraded
     assert math.isnan(stability.loss_oscillation) and math.isnan(stability.grad_norm_growth)  # no second half
+
+
+def test_stability_by_scale_of_one_optimizer():
+    """Scale 1: a steady seed and an oscillating one; scale 4: a steady seed and a diverged
+    one. Scale 1 held and 4 failed, so 1 is the largest stable scale."""
+    steady = _run([0.55] + [0.3] * 11, [1.0] * 12, [3.0] * 12, [4.0] * 12)
+    oscillating = _run([0.55] + [0.3] * 11, [0.2] * 6 + [1.0, -1.0] * 3, [3.0] * 6 + [6.0, 3.0] * 3,
+                       [4.0] * 6 + [8.0, 4.0] * 3)
+    diverging = _run([0.55, 0.45, 0.40, 0.38, 0.36], [0.5] * 5, [1.0] * 5, [1.0] * 5, diverged_at=45)
+    summaries, stable = stability_by_scale({4.0: [steady, diverging], 1.0: [steady, oscillating]}, "kid", 0.01)
+    assert list(summaries) == [1.0, 4.0] and stable == StableScale(1.0, "exact")
+    assert summaries[1.0] == ScaleStability(2, 0.0, pytest.approx(0.5), pytest.approx(1.5))
+    assert summaries[4.0] == ScaleStability(2, 0.5, 0.0, pytest.approx(1.0))  # the diverged seed has no second half
