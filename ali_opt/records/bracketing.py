@@ -79,7 +79,8 @@ def next_scales(scores: Mapping[float, float], failed: Mapping[float, bool], rou
     tried scale."""
     check_bracketing(bracket_factor, bracket_rounds)
     if set(scores) != set(failed):
-        raise ValueError(f"scores and failed flags must cover the same scales, got {sorted(scores)} and {sorted(failed)}")
+        raise ValueError(f"scores and failed flags must cover the same scales, got {sorted(scores)} "
+                         f"and {sorted(failed)}")
     best, position = bracket_position(scores)
     if rounds_done >= bracket_rounds:
         return Bracket(best, position)

@@ -160,7 +160,8 @@ def stability_by_scale(by_scale: Mapping[float, Sequence[Run]], metric: str,
     :func:`run_stability` on ``metric`` with ``noise``) and the optimizer's largest stable scale."""
     measured = {scale: [run_stability(run, metric, noise) for run in runs] for scale, runs in by_scale.items()}
     summaries = {scale: scale_stability(seeds) for scale, seeds in sorted(measured.items())}
-    return summaries, largest_stable_scale({scale: [seed.failed for seed in seeds] for scale, seeds in measured.items()})
+    failed = {scale: [seed.failed for seed in seeds] for scale, seeds in measured.items()}
+    return summaries, largest_stable_scale(failed)
 
 
 def run_stability(run: Run, metric: str, noise: float) -> RunStability:
