@@ -20,7 +20,7 @@ re-running the command skips finished cells and resumes interrupted ones. Then e
 optimizer's scale is selected on ``select_by`` (KID against the validation images, averaged
 over the last ``select_last`` evaluations), entries are compared at their selected scales
 with permutation tests, and the figures and summary go into ``output/figures`` (see
-:mod:`ali_opt.plots.sweep`, :mod:`ali_opt.records.selection` and
+:mod:`ali_opt.plots.step_size_figures`, :mod:`ali_opt.records.step_size_summary`, :mod:`ali_opt.records.selection` and
 :mod:`ali_opt.records.statistics`); the sweep itself is recorded in ``output/comparisons``.
 With ``optimizer.name`` set (or a named config such as ``with extra_adam``) it trains that
 optimizer as one run. Every config key of :mod:`studies.train_ali` applies.

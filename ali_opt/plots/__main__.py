@@ -11,7 +11,7 @@ optimizer apart, or the ``--by`` keys) are seeds of one group. Written into ``--
 (and PDF with ``--pdf``), ``summary.md`` and ``summary.csv``.
 Runs of a step-size sweep (the main study) also get ``stability_vs_step_size``,
 ``failures_vs_step_size`` and ``selected_curves``, and the sweep's summary table
-(:mod:`ali_opt.plots.sweep`).
+(:mod:`ali_opt.plots.step_size_figures`, :mod:`ali_opt.records.step_size_summary`).
 Studies call :func:`ali_opt.plots.all_figures.draw_all` after running a comparison.
 """
 from __future__ import annotations

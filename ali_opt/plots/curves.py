@@ -23,6 +23,7 @@ from matplotlib.ticker import LogFormatter  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 
 from ..records.runs import Group  # noqa: E402
+from ..records.selection import shared_compute_clock  # noqa: E402
 
 EQUILIBRIUM_LOSS = 2 * math.log(2)
 """Both players' loss when the discriminator outputs 1/2 everywhere."""
@@ -45,8 +46,7 @@ COMPUTE_LABELS = {
 def compute_axis(groups: Sequence[Group]) -> str | None:
     """The cost clock every run logged, FLOPs before gradient evaluations; None for neither
     (then steps it is)."""
-    runs = [run for group in groups for run in group.runs]
-    return next((clock for clock in COMPUTE_LABELS if runs and all(len(run.curve(clock)[0]) for run in runs)), None)
+    return shared_compute_clock([run for group in groups for run in group.runs])
 
 
 def group_colours(groups: Sequence[Group]) -> dict[str, tuple]:
@@ -88,7 +88,7 @@ def recon_vs_time(groups: Sequence[Group], path: Path, pdf: bool = False) -> lis
     _log_scale(axes[0])
     axes[0].set_ylabel("held-out reconstruction MSE\n(per pixel, pixels in [0, 1])")
     figure.suptitle("Held-out reconstruction error against training time (line: mean over seeds, band: min-max)")
-    return _save(figure, path, pdf, *_group_entries(groups, colours))
+    return save_with_legend(figure, path, pdf, *_group_entries(groups, colours))
 
 
 def seed_band(series: Sequence[tuple[np.ndarray, np.ndarray]]):
@@ -142,7 +142,7 @@ def stability(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: fl
     figure.suptitle(f"Losses and loss gap, one line per run ({_smoothing(smooth)})")
     equilibrium = Line2D([], [], color="0.3", linestyle="--", linewidth=1,
                          label=f"equilibrium: loss 2 log 2 = {EQUILIBRIUM_LOSS:.3f}, gap 0")
-    return _save(figure, path, pdf, *_group_entries(groups, colours, [equilibrium, *diverged]))
+    return save_with_legend(figure, path, pdf, *_group_entries(groups, colours, [equilibrium, *diverged]))
 
 
 def grad_norms(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: float | None = None) -> list[Path]:
@@ -165,7 +165,7 @@ def grad_norms(groups: Sequence[Group], path: Path, pdf: bool = False, smooth: f
         axis.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("gradient norm (L2 over all parameters)")
     figure.suptitle(f"Gradient norms, one line per run ({_smoothing(smooth)})")
-    return _save(figure, path, pdf, *_group_entries(groups, colours))
+    return save_with_legend(figure, path, pdf, *_group_entries(groups, colours))
 
 
 def _with_seeds(group: Group) -> str:
@@ -198,7 +198,7 @@ def _group_entries(groups: Sequence[Group], colours: dict, extra: Sequence[Line2
     return handles, [handle.get_label() for handle in handles]
 
 
-def _save(figure, path: Path, pdf: bool, handles: list, labels: list[str]) -> list[Path]:
+def save_with_legend(figure, path: Path, pdf: bool, handles: list, labels: list[str]) -> list[Path]:
     """Add the legend below the panels, write ``path`` as PNG (and PDF), close the figure."""
     figure.legend(handles, labels, loc="outside lower center", ncols=min(3, len(handles)), fontsize="small",
                   frameon=False)

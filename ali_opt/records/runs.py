@@ -74,6 +74,11 @@ class Run:
         """The metric ``name``; empty arrays when it was not logged (yet)."""
         return self.metrics.get(name, (np.zeros(0, dtype=int), np.zeros(0)))
 
+    def last_value(self, name: str) -> float:
+        """The last logged value of the metric ``name``; NaN when it was not logged."""
+        values = self.curve(name)[1]
+        return float(values[-1]) if len(values) else math.nan
+
     def last_step(self) -> int:
         return max((int(steps[-1]) for steps, _ in self.metrics.values() if len(steps)), default=0)
 

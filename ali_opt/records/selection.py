@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import ConfigError, check_choice, check_positive
 from .runs import Curve, Run
+from .tables import finite_mean
 
 Cells = dict[str, dict[float, list[Run]]]
 
@@ -95,6 +96,11 @@ def sweep_runs(runs: Sequence[Run]) -> Cells:
     return {entry: dict(sorted(by_scale.items())) for entry, by_scale in cells.items()}
 
 
+def cell_runs(cells: Cells) -> list[Run]:
+    """Every run of ``cells``: entry by entry, scale by scale."""
+    return [run for by_scale in cells.values() for runs in by_scale.values() for run in runs]
+
+
 def base_metric(metric: str) -> str:
     """``kid_valid`` -> ``kid``, ``kid_floor`` -> ``kid``."""
     return metric.removesuffix("_valid").removesuffix("_floor")
@@ -122,7 +128,7 @@ def selection_rule(cells: Cells, select_by: str | None = None, select_last: int 
     default (see the module docstring). Raises :class:`ConfigError` when the runs disagree on a
     setting, for a bad ``select_last`` or ``select_rule``, and for a ``select_by`` that is not a
     validation metric these runs logged (naming the ones that would do)."""
-    runs = [run for by_scale in cells.values() for runs in by_scale.values() for run in runs]
+    runs = cell_runs(cells)
     logged = logged_metrics(runs)
     if select_by is None:
         select_by = _from_configs(runs, "select_by")
@@ -187,6 +193,12 @@ def baseline(run: Run, metric: str) -> float:
 def compute_clock(run: Run) -> str | None:
     """The cost clock ``run`` logged (:data:`COMPUTE_CLOCKS`, FLOPs first); None for neither."""
     return next((clock for clock in COMPUTE_CLOCKS if len(run.curve(clock)[0])), None)
+
+
+def shared_compute_clock(runs: Sequence[Run]) -> str | None:
+    """The cost clock every one of ``runs`` logged (:data:`COMPUTE_CLOCKS`, FLOPs first); None
+    for neither (or no runs)."""
+    return next((clock for clock in COMPUTE_CLOCKS if runs and all(len(run.curve(clock)[0]) for run in runs)), None)
 
 
 def area_under_curve(run: Run, metric: str) -> float:
@@ -259,6 +271,16 @@ def best(run: Run, metric: str, lower: bool = True) -> float:
     return float(values.min() if lower else values.max())
 
 
+def references(runs: Sequence[Run], metric: str) -> dict[str, float]:
+    """Means over ``runs`` of the untrained value of ``metric`` (``untrained``), its real-vs-real
+    floor (``floor``) and, for an MSE, the mean-image MSE (``mean_image``); NaN where not logged."""
+    floor = FLOORS.get(base_metric(metric))
+    return {"untrained": finite_mean(untrained(run, metric) for run in runs),
+            "floor": finite_mean(baseline(run, floor) for run in runs) if floor else math.nan,
+            "mean_image": finite_mean(baseline(run, MEAN_IMAGE) for run in runs) if base_metric(metric) == "recon_mse"
+            else math.nan}
+
+
 def target_for(runs: Sequence[Run], metric: str) -> tuple[float, float, float]:
     """The target of the time-to-target columns, and the baseline and best value it lies between.
 
@@ -269,9 +291,9 @@ def target_for(runs: Sequence[Run], metric: str) -> tuple[float, float, float]:
     target) when no baseline was logged or no run beat it.
     """
     lower = lower_is_better(metric)
-    baselines = [_mean(untrained(run, metric) for run in runs)]
+    baselines = [finite_mean(untrained(run, metric) for run in runs)]
     if base_metric(metric) == "recon_mse":
-        baselines.append(_mean(baseline(run, MEAN_IMAGE) for run in runs))
+        baselines.append(finite_mean(baseline(run, MEAN_IMAGE) for run in runs))
     baselines = [value for value in baselines if math.isfinite(value)]
     reached = [value for value in (best(run, metric, lower) for run in runs) if math.isfinite(value)]
     if not baselines or not reached:
@@ -303,8 +325,3 @@ def _from_configs(runs: Sequence[Run], key: str, default=None):
     if len(values) > 1:
         raise ConfigError(f"the runs disagree on {key}: {', '.join(sorted(values))}; give one {key} to select by")
     return next(iter(values.values()), default)
-
-
-def _mean(values: Iterable[float]) -> float:
-    finite = [value for value in values if math.isfinite(value)]
-    return float(np.mean(finite)) if finite else math.nan

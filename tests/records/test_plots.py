@@ -32,7 +32,7 @@ import pytest
 from ali_opt.errors import ConfigError
 from ali_opt.plots.curves import ema, seed_band
 from ali_opt.records.runs import format_value, group_runs, load_runs
-from ali_opt.plots.summary import summarize
+from ali_opt.records.comparison_summary import summarize
 from ali_opt.plots.__main__ import main
 from ali_opt.plots.all_figures import draw_all
 
@@ -258,7 +258,7 @@ def test_spectrum_figure_reads_both_eigenvalue_sets(tmp_path):
     each set is read back as (steps, eigenvalues) in logging order, and spectrum.png is drawn with both;
     a run that logged no spectrum draws nothing."""
     from ali_opt.plots.spectrum import logged_eigenvalues, spectra
-    from tests.records.synthetic import synthetic_run
+    from tests.helpers.synthetic_runs import synthetic_run
     curves = {"eig_real_0": [10.0, 20.0], "eig_imag_0": [0.0, 0.5], "eig_real_1": [-3.0, -4.0], "eig_imag_1": [0.0, 0.0],
               "eig_li_real_0": [0.1, 0.2], "eig_li_imag_0": [2.0, 3.0]}
     run = synthetic_run("adam", 1, 0, curves)

@@ -11,7 +11,7 @@ import pytest
 from ali_opt.errors import ConfigError
 from ali_opt.records.selection import (Rule, area_under_curve, final_value, lower_is_better, select_scales,
                                        selection_rule, sweep_runs, target_for, time_to_target, untrained)
-from tests.records.synthetic import synthetic_run
+from tests.helpers.synthetic_runs import synthetic_run
 
 
 def kid_run(entry, scale, seed, valid, test, **options):

@@ -10,7 +10,7 @@ import pytest
 from ali_opt.errors import ConfigError
 from ali_opt.records.stability import (ScaleStability, StableScale, degraded, failure_rate, grad_norm_growth,
                                        largest_stable_scale, loss_oscillation, run_stability, stability_by_scale)
-from tests.records.synthetic import synthetic_run
+from tests.helpers.synthetic_runs import synthetic_run
 
 
 @pytest.mark.parametrize("final, best, noise, untrained, lower, expected", [

@@ -15,7 +15,8 @@ import pytest
 
 from ali_opt.errors import ConfigError
 from ali_opt.records.runs import Run
-from ali_opt.plots.sweep import draw_sweep, sweep_summary
+from ali_opt.plots.all_figures import sweep_figures_and_summary
+from ali_opt.records.step_size_summary import sweep_summary
 from ali_opt.records.selection import select_scales, sweep_runs, target_for, time_to_target
 from studies import extragradient_cifar10 as study
 from studies import train_ali
@@ -244,7 +245,7 @@ def test_summary_reports_test_outcomes_at_the_selected_scale_and_figures_are_dra
     assert adam["recon_mse_low"] <= adam["recon_mse"] <= adam["recon_mse_high"]
     assert extra["diverged_all"] == "1/2" and "collapsed_all" not in adam
     assert np.isnan(extra["selected_scale"]) and extra["seeds"] == 0
-    written = draw_sweep(cells, tmp_path)
+    written = sweep_figures_and_summary(cells, tmp_path)
     assert all(path.stat().st_size > 0 for path in written)
     assert {path.name for path in written} >= {"stability_vs_step_size.png", "failures_vs_step_size.png",
                                                "selected_curves.png", "summary.md", "summary.csv"}

@@ -7,14 +7,14 @@ the mean over its seeds of each, counting the seeds that have the value.
 """
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..records.runs import Group, Run
+from .runs import Group, Run
+from .tables import finite_mean, is_nan, markdown_table, write_csv
 
 COLUMNS = {
     "group": "optimizer",
@@ -33,7 +33,7 @@ COLUMNS = {
 def summarize(groups: Sequence[Group], target_mse: float | None = None) -> tuple[list[dict], float]:
     """One row per group (keys: :data:`COLUMNS`; NaN where no seed has the value) and the
     target MSE used: ``target_mse``, or by default the worst group's best MSE."""
-    best = [_mean([_best_mse(run) for run in group.runs]) for group in groups]
+    best = [finite_mean(_best_mse(run) for run in group.runs) for group in groups]
     if target_mse is None:
         target_mse = max((value for value in best if math.isfinite(value)), default=math.nan)
     rows = []
@@ -42,13 +42,13 @@ def summarize(groups: Sequence[Group], target_mse: float | None = None) -> tuple
         rows.append({
             "group": group.label,
             "seeds": len(group.runs),
-            "final_mse": _mean([_last(run, "recon_mse") for run in group.runs]),
+            "final_mse": finite_mean(run.last_value("recon_mse") for run in group.runs),
             "best_mse": best_mse,
-            "time_to_target_s": _mean(times),
+            "time_to_target_s": finite_mean(times),
             "reached_target": f"{sum(map(math.isfinite, times))}/{len(times)}",
             "diverged": sum(run.diverged_at is not None for run in group.runs),
-            "steps_per_s": _mean([_steps_per_second(run) for run in group.runs]),
-            "grad_evals": _mean([_last(run, "grad_evals") for run in group.runs]),
+            "steps_per_s": finite_mean(_steps_per_second(run) for run in group.runs),
+            "grad_evals": finite_mean(run.last_value("grad_evals") for run in group.runs),
         })
     return rows, target_mse
 
@@ -58,19 +58,12 @@ def write_summary(groups: Sequence[Group], out: Path, target_mse: float | None =
     rows, target_mse = summarize(groups, target_mse)
     markdown, table = out / "summary.md", out / "summary.csv"
     markdown.write_text(_markdown(rows, target_mse))
-    with table.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows({key: "" if _is_nan(value) else value for key, value in row.items()} for row in rows)
+    write_csv(table, list(COLUMNS), rows)
     return [markdown, table]
 
 
 def _markdown(rows: list[dict], target_mse: float) -> str:
-    lines = [
-        "| " + " | ".join(COLUMNS.values()) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(COLUMNS) - 1)) + "|",
-        *("| " + " | ".join(_cell(key, row[key]) for key in COLUMNS) + " |" for row in rows),
-    ]
+    lines = markdown_table(list(COLUMNS.values()), [[_cell(key, row[key]) for key in COLUMNS] for row in rows])
     notes = (f"Means over seeds. Held-out MSE: per pixel, pixels in [0, 1]. Target MSE: {target_mse:.4g}; "
              "time to target: training wall seconds (evaluation excluded) to the first evaluation at or "
              "below it, over the seeds that reached it. Steps/s: last logged step over its wall time. "
@@ -79,26 +72,11 @@ def _markdown(rows: list[dict], target_mse: float) -> str:
 
 
 def _cell(key: str, value) -> str:
-    if _is_nan(value):
+    if is_nan(value):
         return "—"
     formats = {"final_mse": "{:.4g}", "best_mse": "{:.4g}", "time_to_target_s": "{:.1f}", "steps_per_s": "{:.2f}",
                "grad_evals": "{:.0f}"}
     return formats.get(key, "{}").format(value)
-
-
-def _is_nan(value) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _mean(values: Sequence[float]) -> float:
-    """Mean of the finite values; NaN when there is none."""
-    finite = [value for value in values if math.isfinite(value)]
-    return float(np.mean(finite)) if finite else math.nan
-
-
-def _last(run: Run, metric: str) -> float:
-    values = run.curve(metric)[1]
-    return float(values[-1]) if len(values) else math.nan
 
 
 def _best_mse(run: Run) -> float:
