@@ -8,19 +8,22 @@ evaluating never changes a run's trajectory), computes their Inception features 
 with real images' features (:mod:`ali_opt.metrics.sample_quality`):
 
 - against the first ``real_images`` held-out (test) images: ``fid``, ``kid``, ``kid_std``,
-  ``precision``, ``recall``;
+  ``precision``, ``recall``, ``coverage``, ``density``;
 - against the first ``real_images`` validation images (when ``data.validation`` > 0):
-  ``fid_valid``, ``kid_valid``, ``kid_valid_std``, ``precision_valid``, ``recall_valid``
-  (what a sweep selects on: ``select_by``).
+  ``fid_valid``, ``kid_valid``, ``kid_valid_std``, ``precision_valid``, ``recall_valid``,
+  ``coverage_valid``, ``density_valid`` (what a sweep selects on: ``select_by``).
 
 FID takes the exact low-rank route (:func:`~ali_opt.metrics.sample_quality.frechet_distance_to_reference`):
 each real set's mean and covariance square root are computed once. KID is the mean over
 ``kid_subsets`` subsets of ``kid_subset_size`` rows (``kid_std``: their spread, not a standard
-error); precision and recall use ``k`` nearest neighbours.
+error); precision and recall use ``k`` nearest neighbours, coverage and density
+:data:`~ali_opt.metrics.sample_quality.COVERAGE_K` (5) real neighbours (Naeem et al. 2020):
+unlike recall, coverage grades a generator that covers part of the data.
 
 At step 0 (the untrained model) the baselines are logged as well (:func:`step0_baselines`):
 ``recon_mse_mean_image`` (image data) and, with sample quality on, the real-vs-real floors
-``fid_floor``, ``kid_floor``, ``precision_floor``, ``recall_floor``.
+``fid_floor``, ``kid_floor``, ``precision_floor``, ``recall_floor``, ``coverage_floor``,
+``density_floor``.
 
 The network and the real images' features are loaded and cached by
 :mod:`ali_opt.metrics.feature_cache`; the whole step-0 dict is cached by
@@ -35,25 +38,29 @@ from ..ali import ALIGame
 from ..data import Dataset
 from .feature_cache import RealSet, network_of, real_set
 from .reconstruction import evaluation_mode
-from .sample_quality import frechet_distance_to_reference, kernel_inception_distance, precision_recall
+from .sample_quality import (COVERAGE_K, coverage_density, frechet_distance_to_reference, kernel_inception_distance,
+                             precision_recall)
 from .sample_quality_config import sample_quality_on
 
-SAMPLE_METRICS = ("fid", "kid", "precision", "recall")
-"""The sample-quality metrics with a direction; each is logged for the test images, with ``_valid``
-for the validation images and, at step 0, with ``_floor`` for real-vs-real."""
+SAMPLE_METRICS = ("fid", "kid", "precision", "recall", "coverage", "density")
+"""The sample-quality metrics; each is logged for the test images, with ``_valid`` for the
+validation images and, at step 0, with ``_floor`` for real-vs-real."""
 
 SPLIT_SUFFIXES = {"heldout": "", "validation": "_valid"}
 """The real set behind each name: ``fid`` against the held-out images, ``fid_valid`` the validation images."""
 
 
 def compare(real: RealSet, fake: torch.Tensor, quality: dict, suffix: str) -> dict[str, float]:
-    """FID, KID (and its spread), precision and recall of ``fake`` features against ``real``,
-    named ``fid{suffix}``, ``kid{suffix}``, ``kid{suffix}_std``, ``precision{suffix}``, ``recall{suffix}``."""
+    """FID, KID (and its spread), precision, recall, coverage and density of ``fake`` features
+    against ``real``, named ``fid{suffix}``, ``kid{suffix}``, ``kid{suffix}_std``,
+    ``precision{suffix}``, ``recall{suffix}``, ``coverage{suffix}``, ``density{suffix}``."""
     kid, kid_std = kernel_inception_distance(real.features, fake, subsets=quality["kid_subsets"],
                                              subset_size=quality["kid_subset_size"])
     precision, recall = precision_recall(real.features, fake, k=quality["k"])
+    coverage, density = coverage_density(real.features, fake, k=COVERAGE_K)
     return {f"fid{suffix}": frechet_distance_to_reference(fake, real.reference), f"kid{suffix}": kid,
-            f"kid{suffix}_std": kid_std, f"precision{suffix}": precision, f"recall{suffix}": recall}
+            f"kid{suffix}_std": kid_std, f"precision{suffix}": precision, f"recall{suffix}": recall,
+            f"coverage{suffix}": coverage, f"density{suffix}": density}
 
 
 @torch.no_grad()
@@ -68,7 +75,7 @@ def generated_images(game: ALIGame, count: int, batch_size: int, device: torch.d
 
 
 def sample_quality_metrics(game: ALIGame, dataset: Dataset, config: dict, seed: int) -> dict[str, float]:
-    """FID, KID, precision and recall of ``sample_quality.samples`` images generated from prior
+    """FID, KID, precision, recall, coverage and density of ``sample_quality.samples`` images generated from prior
     draws seeded with ``seed``, against the held-out images and, when there are any, the
     validation images (see the module docstring)."""
     quality = config["sample_quality"]
@@ -98,10 +105,10 @@ def mean_image_mse(dataset: Dataset, batch_size: int) -> float:
 def step0_baselines(dataset: Dataset, config: dict) -> dict[str, float]:
     """The baselines logged at step 0, for image data: ``recon_mse_mean_image``
     (:func:`mean_image_mse`) and, with sample quality on, the real-vs-real floors ``fid_floor``,
-    ``kid_floor``, ``precision_floor``, ``recall_floor``: the features of the first
-    ``real_images`` *training* images against those of the validation images (against the
-    held-out test images when there is no validation split), i.e. what a generator that draws
-    the data itself would score at this sample size, up to sampling noise."""
+    ``kid_floor``, ``precision_floor``, ``recall_floor``, ``coverage_floor``, ``density_floor``:
+    the features of the first ``real_images`` *training* images against those of the validation
+    images (against the held-out test images when there is no validation split), i.e. what a
+    generator that draws the data itself would score at this sample size, up to sampling noise."""
     if dataset.pixel_mean is None:
         return {}
     metrics = {}

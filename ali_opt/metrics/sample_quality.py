@@ -47,6 +47,8 @@ DISTANCE_BLOCK = 2**22
 """Entries of one block of pairwise distances in :func:`knn_radii` and :func:`precision_recall`
 (32 MiB in float64): rows are processed this many entries at a time."""
 
+COVERAGE_K = 5
+"""The neighbours that size the real balls of :func:`coverage_density` (Naeem et al. 2020's choice)."""
 
 WHOLE_GRAM_LIMIT = 2**25
 """Most entries of the one Gram matrix of all rows that :func:`kernel_inception_distance` may
@@ -317,7 +319,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     return precision, recall
 
 
-def coverage_density(real, fake, k: int = 5) -> tuple[float, float]:
+def coverage_density(real, fake, k: int = COVERAGE_K) -> tuple[float, float]:
     """Coverage and density (Naeem et al. 2020) of ``fake`` (M, D) against ``real`` (N, D).
 
     With B(X_i) the open ball around the real sample X_i of radius NND_k(X_i), the distance to

@@ -17,6 +17,7 @@ from ..models import VECTOR_MODELS
 from ..records.selection import check_selection
 from .feature_cache import resolved_network
 from .inception import PRECISIONS
+from .sample_quality import COVERAGE_K
 
 SAMPLE_QUALITY_KEYS = ("samples", "real_images", "network", "sha256", "precision", "k", "kid_subsets",
                        "kid_subset_size", "cache")
@@ -49,13 +50,16 @@ def check_sample_quality(config: dict) -> None:
     if not samples:
         return
     k = quality["k"]
-    if samples <= k or quality["real_images"] <= k:
+    real_needed = max(k, COVERAGE_K)
+    if samples <= k or quality["real_images"] <= real_needed:
         raise ConfigError(f"sample_quality.samples={samples!r} and real_images={quality['real_images']!r} are not "
-                          f"valid with k={k}; precision and recall need more than k images of each (samples 0: off)")
+                          f"valid with k={k}; precision and recall need more than k images of each, coverage and "
+                          f"density more than {COVERAGE_K} real images (samples 0: off)")
     for split in ("heldout", "validation"):
-        if 0 < config["data"][split] <= k:
+        if 0 < config["data"][split] <= real_needed:
             raise ConfigError(f"data.{split}={config['data'][split]!r} is not valid with sample_quality.samples > 0; "
-                              f"precision and recall need more than k={k} images of it (or 0 of it)")
+                              f"precision and recall need more than k={k} images of it, coverage and density more "
+                              f"than {COVERAGE_K} (or 0 of it)")
     resolved_network(quality)
 
 

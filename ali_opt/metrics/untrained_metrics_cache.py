@@ -20,8 +20,8 @@ from ..runtime.atomic import write_atomically
 from .feature_cache import cache_folder, resolved_network
 from .inception import images_digest
 
-STEP0_VERSION = 1
-"""Part of every step-0 cache key: bump it when what is computed at step 0 changes."""
+STEP0_VERSION = 2
+"""Part of every step-0 cache key: bump it when what is computed at step 0 changes (2: coverage and density)."""
 
 
 def step0_key(game: ALIGame, dataset: Dataset, config: dict) -> str:

@@ -17,14 +17,15 @@ from ali_opt.metrics import evaluation, feature_cache
 from ali_opt.metrics.inception import InceptionFeatures, file_sha256
 from ali_opt.metrics.sample_quality import (feature_reference, feature_statistics, frechet_distance,
                                             frechet_distance_to_reference, kernel_inception_distance,
-                                            precision_recall)
+                                            coverage_density, precision_recall)
 from ali_opt.metrics.run_sample_quality import prepare_real_sets, step0_baselines
 from ali_opt.metrics.sample_quality_config import check_sample_quality, check_selection_config
 from tests.helpers.runs import final_parameters, run, train_ali_cli
 
-SAMPLE_NAMES = {"fid", "kid", "kid_std", "precision", "recall"}
-VALID_NAMES = {f"{name}_valid" for name in ("fid", "kid", "precision", "recall")} | {"kid_valid_std"}
-FLOOR_NAMES = {"fid_floor", "kid_floor", "precision_floor", "recall_floor"}
+SAMPLE_NAMES = {"fid", "kid", "kid_std", "precision", "recall", "coverage", "density"}
+VALID_NAMES = ({f"{name}_valid" for name in ("fid", "kid", "precision", "recall", "coverage", "density")}
+               | {"kid_valid_std"})
+FLOOR_NAMES = {"fid_floor", "kid_floor", "precision_floor", "recall_floor", "coverage_floor", "density_floor"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -91,7 +92,7 @@ def test_sample_quality_is_logged_at_every_evaluation_and_leaves_the_run_unchang
     for name in SAMPLE_NAMES | VALID_NAMES:
         assert metrics[name]["steps"] == [0, 10, 20], name
         assert all(np.isfinite(metrics[name]["values"])), name
-    for name in ("precision", "recall", "precision_valid", "recall_valid"):
+    for name in ("precision", "recall", "precision_valid", "recall_valid", "coverage", "coverage_valid"):
         assert all(0 <= value <= 1 for value in metrics[name]["values"]), name
     assert all(value > 0 for value in metrics["fid"]["values"])
     for name in FLOOR_NAMES | {"recon_mse_mean_image"}:
@@ -139,6 +140,8 @@ def test_step0_baselines_are_the_mean_image_and_training_images_against_validati
     assert baselines["kid_floor"] == pytest.approx(kernel_inception_distance(reference, train, 5, 8)[0], rel=1e-9)
     assert (baselines["precision_floor"], baselines["recall_floor"]) == pytest.approx(precision_recall(reference,
                                                                                                       train))
+    assert (baselines["coverage_floor"], baselines["density_floor"]) == pytest.approx(coverage_density(reference, train,
+                                                                                                       k=5))
 
 
 def test_prepare_real_sets_caches_every_real_set_once(network, tmp_path, monkeypatch):
@@ -202,6 +205,10 @@ def checked(network, tmp_path, check=check_sample_quality, validation=16, **upda
     ({"sha256": "abc"}, "sample_quality.sha256='abc' is not valid; give the 64 hex digits"),
     ({"cache": None}, "sample_quality.cache=None is not valid; give a string"),
     ({"data": {"heldout": 2, "validation": 0}}, "data.heldout=2 is not valid with sample_quality.samples > 0"),
+    ({"real_images": 5}, "sample_quality.samples=12 and real_images=5 are not valid with k=3; precision and recall "
+                         "need more than k images of each, coverage and density more than 5 real images"),
+    ({"data": {"heldout": 16, "validation": 5}}, "data.validation=5 is not valid with sample_quality.samples > 0; "
+                                                 "precision and recall need more than k=3 images of it, coverage"),
 ])
 def test_bad_sample_quality_values_are_one_line(network, tmp_path, updates, message):
     with pytest.raises(ConfigError, match="^" + re.escape(message)) as raised:
