@@ -9,7 +9,7 @@ import torch
 
 from ali_opt.errors import check_fraction, check_positive
 
-from .cgd import CompetitiveGradientDescent, StepSizes, times
+from .cgd import CompetitiveGradientDescent, StepSizes, apply_step_sizes
 from .field import Vectors, scale
 from .options import Option, check_fields
 from .rules.step_size import STEP_SIZE
@@ -109,8 +109,9 @@ class AdaptiveCompetitiveGradientDescent(CompetitiveGradientDescent):
 
     def _updates(self, solved, solution, other, other_gradient, sizes, right):
         with torch.no_grad():
-            steps = {solved: torch._foreach_neg(times(right, solution)),
-                     other: torch._foreach_neg(times(sizes[other], other_gradient))}
-            starts = {solved: list(solution), other: times(torch._foreach_sqrt(sizes[other]), other_gradient)}
+            steps = {solved: torch._foreach_neg(apply_step_sizes(right, solution)),
+                     other: torch._foreach_neg(apply_step_sizes(sizes[other], other_gradient))}
+            starts = {solved: list(solution),
+                      other: apply_step_sizes(torch._foreach_sqrt(sizes[other]), other_gradient)}
         return ({player: steps[player] for player in self.players},
                 {player: starts[player] for player in self.players})

@@ -1,8 +1,8 @@
-"""Competitive gradient descent (``cgd``), and the linear solvers it and ``acgd`` (:mod:`.acgd`) share."""
+"""Competitive gradient descent (``cgd``); its linear solvers, which ``acgd`` (:mod:`.acgd`) shares, are in
+:mod:`.krylov`."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -11,7 +11,8 @@ from ali_opt.errors import check_choice, check_count_or_auto, check_nonnegative,
 from ali_opt.game import Game
 
 from .base import GameOptimizer, Sample, StepReport
-from .field import GameField, Vectors, dot, members_of, scale
+from .field import GameField, Vectors, members_of, scale
+from .krylov import SolverOutcome, conjugate_gradient, gmres
 from .options import Option, checked
 
 SOLVE_FOR = ("alternate", "first", "second")
@@ -22,17 +23,15 @@ StepSizes = float | torch.Tensor | list[torch.Tensor]
 """A player's step size: a number, one per ensemble member (1-D tensor), or one per parameter entry
 (a list of tensors shaped like the player's parameters, as ACGD's)."""
 
-Matrix = Callable[[list[torch.Tensor]], list[torch.Tensor]]
-
-
 def declares_zero_sum(game: Game) -> bool:
     """Whether ``game`` (for an :class:`~ali_opt.ensemble.Ensemble`: its members) declares
     :attr:`~ali_opt.game.Game.zero_sum`."""
     return bool(getattr(getattr(game, "member_template", game), "zero_sum", False))
 
 
-def times(sizes: StepSizes | None, vectors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Step sizes applied to ``vectors`` (None: the identity)."""
+def apply_step_sizes(sizes: StepSizes | None, vectors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``vectors`` multiplied by the step sizes ``sizes`` (a number, one per member, or one per
+    entry); None: ``vectors`` unchanged (the identity)."""
     if sizes is None:
         return vectors
     if isinstance(sizes, (list, tuple)):
@@ -161,19 +160,20 @@ class CompetitiveGradientDescent(GameOptimizer):
         sizes = self._step_sizes(xi)
         left, right = self._scalings(sizes[solved])
         members = members_of(self.game)
-        coupled = field.block_product(solved, other, times(sizes[other], xi[other]))
-        rhs = times(left, torch._foreach_sub(xi[solved], coupled))
+        coupled = field.block_product(solved, other, apply_step_sizes(sizes[other], xi[other]))
+        rhs = apply_step_sizes(left, torch._foreach_sub(xi[solved], coupled))
 
         def matrix(v: list[torch.Tensor]) -> list[torch.Tensor]:
-            reply = times(sizes[other], field.block_product(other, solved, times(right, v)))
-            return torch._foreach_sub(v, times(left, field.block_product(solved, other, reply)))
+            reply = apply_step_sizes(sizes[other], field.block_product(other, solved, apply_step_sizes(right, v)))
+            return torch._foreach_sub(v, apply_step_sizes(left, field.block_product(solved, other, reply)))
 
         start = None if self.previous_solution is None else self.previous_solution[solved]
         unknowns = sum(p.numel() for p in self.params[solved]) // (members or 1)
         solve = conjugate_gradient if self.solver == "cg" else gmres
         solution, outcome = solve(matrix, rhs, start, members, max_iter=self.cgd_max_iter or unknowns,
                                   tol=self.cgd_tol, atol=self.cgd_atol)
-        other_gradient = torch._foreach_sub(xi[other], field.block_product(other, solved, times(right, solution)))
+        other_gradient = torch._foreach_sub(xi[other],
+                                            field.block_product(other, solved, apply_step_sizes(right, solution)))
         steps, self.previous_solution = self._updates(solved, solution, other, other_gradient, sizes, right)
         self.solves += 1
         self._record(solved, outcome)
@@ -196,120 +196,3 @@ class CompetitiveGradientDescent(GameOptimizer):
                 f"{self.last_solver_residual:.3g}, above cgd_tol={self.cgd_tol:g} (and the residual above "
                 f"cgd_atol={self.cgd_atol:g}); the step solves the local game inexactly. Raise cgd_max_iter (None: the "
                 "number of unknowns). This optimizer warns once.", RuntimeWarning, stacklevel=3)
-
-
-class SolverOutcome:
-    """How a solve ended, per member in an ensemble (0-d tensors otherwise): ``iterations`` (matrix
-    products after the start), ``residual`` (:math:`\\|r\\|/\\|b\\|`, or :math:`\\|r\\|` where :math:`b = 0`),
-    ``converged`` (the residual met the tolerance); and ``loops``, the iterations run (the most of any member)."""
-
-    def __init__(self, iterations: torch.Tensor, loops: int, residual: torch.Tensor, b_norm: torch.Tensor,
-                 converged: torch.Tensor):
-        self.iterations = iterations
-        self.loops = loops
-        self.residual = torch.where(b_norm > 0, residual / b_norm, residual)
-        self.converged = converged
-
-
-def _start(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None):
-    """The starting point and its residual :math:`b - Ax_0` (no product when starting from 0)."""
-    if start is None:
-        return [torch.zeros_like(t) for t in rhs], [t.clone() for t in rhs]
-    return [t.clone() for t in start], torch._foreach_sub(rhs, matrix(start))
-
-
-def conjugate_gradient(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None,
-                       members: int | None, *, max_iter: int, tol: float, atol: float):
-    """Solve ``matrix(x) = rhs`` (symmetric positive definite) by conjugate gradient (Hestenes & Stiefel,
-    1952) from ``start`` (None: 0) until :math:`\\|r\\| \\le \\max(\\text{tol}\\,\\|b\\|, \\text{atol})`
-    or ``max_iter`` iterations; in an ensemble member by member (each stops on its own)."""
-    b_squared = dot(rhs, rhs, members)
-    target = torch.clamp(tol**2 * b_squared, min=atol**2)
-    solution, residual = _start(matrix, rhs, start)
-    direction = [t.clone() for t in residual]
-    squared = dot(residual, residual, members)
-    active = squared > target
-    iterations = torch.zeros_like(active, dtype=torch.long)
-    loops = 0
-    while loops < max_iter and bool(active.any()):
-        product = matrix(direction)
-        alpha = torch.where(active, squared / dot(direction, product, members), 0.0)
-        solution = torch._foreach_add(solution, scale(direction, alpha))
-        torch._foreach_sub_(residual, scale(product, alpha))
-        new_squared = torch.where(active, dot(residual, residual, members), squared)
-        direction = torch._foreach_add(residual, scale(direction, torch.where(active, new_squared / squared, 0.0)))
-        iterations = iterations + active.long()
-        squared = new_squared
-        active = active & (squared > target)
-        loops += 1
-    outcome = SolverOutcome(iterations, loops, squared.sqrt(), b_squared.sqrt(), squared <= target)
-    return solution, outcome
-
-
-def gmres(matrix: Matrix, rhs: list[torch.Tensor], start: list[torch.Tensor] | None,
-          members: int | None, *, max_iter: int, tol: float, atol: float):
-    """Solve ``matrix(x) = rhs`` by GMRES (Saad & Schultz, 1986) without restarts, from ``start``
-    (None: 0), until :math:`\\|r\\| \\le \\max(\\text{tol}\\,\\|b\\|, \\text{atol})` or ``max_iter``
-    iterations. Arnoldi with modified Gram-Schmidt; Givens rotations give the residual norm of each
-    iterate without forming it. In an ensemble member by member: the Arnoldi steps run for all
-    members at once, and each member's solution is its own least-squares solution at the
-    iteration where it stopped (its later basis vectors are zero)."""
-    b_norm = dot(rhs, rhs, members).sqrt()
-    target = torch.clamp(tol * b_norm, min=atol)
-    origin, residual = _start(matrix, rhs, start)
-    norm = dot(residual, residual, members).sqrt()
-    active = norm > target
-    basis = [scale(residual, _inverse(norm, active))]
-    projected = [norm]  # the right-hand side of the least-squares problem, rotated as the columns are
-    columns: list[list[torch.Tensor]] = []
-    cosines: list[torch.Tensor] = []
-    sines: list[torch.Tensor] = []
-    iterations = torch.zeros_like(active, dtype=torch.long)
-    found = norm
-    while len(columns) < max_iter and bool(active.any()):
-        j = len(columns)
-        w = matrix(basis[j])
-        column = []
-        for v in basis:
-            coefficient = dot(w, v, members)
-            w = torch._foreach_sub(w, scale(v, coefficient))
-            column.append(coefficient)
-        below = dot(w, w, members).sqrt()
-        for i in range(j):
-            column[i], column[i + 1] = (cosines[i] * column[i] + sines[i] * column[i + 1],
-                                        cosines[i] * column[i + 1] - sines[i] * column[i])
-        radius = torch.hypot(column[j], below)
-        cosine = torch.where(radius > 0, column[j] / radius, 1.0)
-        sine = torch.where(radius > 0, below / radius, 0.0)
-        column[j] = cosine * column[j] + sine * below
-        cosines.append(cosine)
-        sines.append(sine)
-        projected.append(-sine * projected[j])
-        projected[j] = cosine * projected[j]
-        columns.append(column)
-        iterations = iterations + active.long()
-        found = torch.where(active, projected[j + 1].abs(), found)
-        active = active & (found > target)
-        basis.append(scale(w, _inverse(below, active)))
-    loops = len(columns)
-    outcome = SolverOutcome(iterations, loops, found, b_norm, found <= target)
-    if not loops:
-        return origin, outcome
-    upper = torch.zeros(*norm.shape, loops, loops, dtype=norm.dtype, device=norm.device)
-    for j, column in enumerate(columns):
-        upper[..., : j + 1, j] = torch.stack(column, -1)
-    index = torch.arange(loops, device=norm.device)
-    kept = index < iterations.unsqueeze(-1)  # a member's columns up to where it stopped
-    upper = torch.where(kept.unsqueeze(-1) & kept.unsqueeze(-2), upper,
-                        torch.eye(loops, dtype=norm.dtype, device=norm.device))
-    values = torch.where(kept, torch.stack(projected[:loops], -1), 0.0)
-    coefficients = torch.linalg.solve_triangular(upper, values.unsqueeze(-1), upper=True).squeeze(-1)
-    solution = origin
-    for j in range(loops):
-        solution = torch._foreach_add(solution, scale(basis[j], coefficients[..., j]))
-    return solution, outcome
-
-
-def _inverse(norm: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
-    """``1 / norm`` where ``active`` and the norm is positive, else 0."""
-    return torch.where(active & (norm > 0), 1 / norm, 0.0)
