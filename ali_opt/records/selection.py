@@ -85,13 +85,14 @@ class Rule:
         return f"{self.select_by}, mean of the last {self.select_last} evaluations after step 0"
 
 
-def sweep_runs(runs: Sequence[Run]) -> Cells:
+def sweep_runs(runs: Sequence[Run], stage: str | None = None) -> Cells:
     """Runs of a sweep by entry label, then by scale (entries in first-seen order, scales
-    sorted); runs without a ``sweep.entry`` are left out."""
+    sorted); runs without a ``sweep.entry`` are left out, and, with a ``stage``
+    (``selection`` or ``confirmation``, :mod:`ali_opt.sweeps.stages`), runs of other stages."""
     cells: dict[str, dict[float, list[Run]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         sweep = run.config.get("sweep") or {}
-        if sweep.get("entry"):
+        if sweep.get("entry") and (stage is None or sweep.get("stage", "") == stage):
             cells[sweep["entry"]][float(sweep["lr_scale"])].append(run)
     return {entry: dict(sorted(by_scale.items())) for entry, by_scale in cells.items()}
 
