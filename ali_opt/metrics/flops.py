@@ -51,6 +51,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+import optimizers
+
 from ..runtime.atomic import write_atomically
 
 CACHE_VERSION = 1
@@ -168,12 +170,9 @@ def cache_path() -> Path:
 def code_fingerprint() -> str:
     """A hash of the source that decides what a step computes: the models, the game, BatchNorm
     handling and every optimizer."""
-    import ali_opt
-    import optimizers
-
     digest = hashlib.sha256()
-    for package, patterns in ((Path(ali_opt.__file__).parent, ("models/**/*.py", "ali.py", "game.py", "batchnorm.py",
-                                                                "ensemble.py")),
+    ali_opt_folder = Path(__file__).parents[1]
+    for package, patterns in ((ali_opt_folder, ("models/**/*.py", "ali.py", "game.py", "batchnorm.py", "ensemble.py")),
                               (Path(optimizers.__file__).parent, ("**/*.py",))):
         for path in sorted(path for pattern in patterns for path in package.glob(pattern)):
             digest.update(f"{package.name}/{path.relative_to(package)}".encode())
@@ -183,9 +182,7 @@ def code_fingerprint() -> str:
 
 def cost_key(config: dict, data_shape: tuple[int, ...], device: torch.device | str) -> tuple[str, dict]:
     """The cache key of a run's step cost (a hash) and what it was made of."""
-    from optimizers import validate_config
-
-    optimizer = validate_config(config["optimizer"], ("d", "g"))
+    optimizer = optimizers.validate_config(config["optimizer"], ("d", "g"))
     fields = {
         "version": CACHE_VERSION, "model": config["model"], "width": config["width"], "loss": config["loss"],
         "batch_size": config["batch_size"], "precision": config["precision"], "data_shape": list(data_shape),

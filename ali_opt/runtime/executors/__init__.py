@@ -8,7 +8,7 @@ ones and resumes the interrupted ones from their checkpoints.
 """
 from .cells import DONE, FAILED, RESUMED, SKIPPED, Cell, CellKeys, CellOutcome
 from .executor_config import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, ExecutorConfig, slurm_problem
-from .sweep import run_cells
+from .cell_runner import run_cells
 
 __all__ = ["Cell", "CellKeys", "CellOutcome", "DONE", "SKIPPED", "RESUMED", "FAILED", "ExecutorConfig",
            "EXECUTOR_DEFAULTS", "EXECUTOR_KEYS", "slurm_problem", "run_cells"]

@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import submitit
+
 from .cell_process import Attempt, run_attempt
 from .executor_config import SlurmOptions
 from .local_executor import Finished
@@ -29,8 +31,6 @@ QUEUE_CHECK_S = 30.0
 def run_slurm(attempts: Sequence[Attempt], options: SlurmOptions, folder: Path) -> Iterator[Finished]:
     """Submit ``attempts`` as one job array (at most ``options.array_parallelism`` running at
     once), yielding each attempt as its job finishes."""
-    import submitit  # only needed here
-
     executor = submitit.SlurmExecutor(folder=Path(folder), max_num_timeout=0)
     parameters = dict(job_name="ali-opt-cell", time=options.time_min, cpus_per_task=options.cpus_per_task,
                       array_parallelism=options.array_parallelism)

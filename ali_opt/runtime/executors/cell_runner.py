@@ -17,6 +17,7 @@ from .cells import DONE, FAILED, RESUMED, SKIPPED, Cell, CellKeys, CellOutcome
 from .executor_config import ExecutorConfig, oversubscription
 from .local_executor import gpu_slots, run_local
 from .run_records import Plan, RunRecord, cell_runs, check_same_settings, plan
+from .slurm_executor import run_slurm
 
 LOG = logging.getLogger(__name__)
 
@@ -85,7 +86,6 @@ def _execute(attempts: list[Attempt], config: ExecutorConfig, folder: Path):
     if not attempts:
         return
     if config.executor == "slurm":
-        from .slurm_executor import run_slurm  # imports submitit
         yield from run_slurm(attempts, config.slurm, folder / "slurm")
     else:
         yield from run_local(attempts, config.workers)
