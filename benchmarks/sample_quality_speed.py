@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
-            "images": count, "torch": torch.__version__, "network": str(networks["fp32"].path),
+            "images": count, "torch": torch.__version__, "network": networks["fp32"].path.name,  # its name and hash, not where this machine keeps it
             "network_sha256": networks["fp32"].network_sha256, "load_seconds": load_seconds,
             "input": "float32 (N, 3, 32, 32) in [0, 1], CIFAR-10 training images", "batch_size": 50,
             "speed": speed, "bf16_feature_error": feature_error, "scores_vs_train": quality,

@@ -45,7 +45,9 @@ Two sources of it are accepted, both TorchScript files on disk, so nothing is do
    (299x299 input in [-1, 1), output (N, 2048)). An expected SHA-256 may be given; no
    hash of NVIDIA's file is pinned here, for want of a published one. A given file may
    return (N, D) features of any D (the tests use a tiny stand-in); only Inception's
-   2048-d pool3 features give FID, KID and precision/recall comparable with the literature.
+   2048-d pool3 features give FID and KID comparable with the literature. Precision and recall
+   are computed on the same features, whereas the literature (Kynkäänniemi et al., 2019) uses
+   VGG16 features: the values here are not comparable with published ones.
 
 Images follow the project's convention (:class:`ali_opt.data.Dataset`, decoders ending in
 a sigmoid): uint8 in [0, 255], or float in [0, 1]; (N, 3, H, W), or one channel, repeated.

@@ -218,7 +218,7 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size:
 
     Returns ``(mean, std)``: the mean of the subset estimates (the KID; may be slightly
     negative, being unbiased) and ``kid_std``, the standard deviation of the subset
-    estimates (``np.std``, ddof 0; as torch-fidelity and StyleGAN report it). It is the spread
+    estimates (``np.std``, ddof 0; as torch-fidelity reports it, StyleGAN reports none). It is the spread
     of one subset's estimate, **not** the standard error of the mean: divide by
     sqrt(``subsets``) for that (an optimistic one: the subsets share rows). When m equals
     both set sizes every subset is the whole sets and ``std`` is 0.
