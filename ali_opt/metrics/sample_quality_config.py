@@ -66,12 +66,13 @@ def check_sample_quality(config: dict) -> None:
 def validation_metrics(config: dict) -> tuple[str, ...]:
     """The validation metrics a run of ``config`` logs (what ``select_by`` may name):
     ``recon_mse_valid`` with ``data.validation`` > 0, and with ``sample_quality.samples`` > 0
-    on image data also ``fid_valid``, ``kid_valid``, ``precision_valid``, ``recall_valid``."""
+    on image data also ``kid_valid``, ``fid_valid``, ``precision_valid``, ``recall_valid``,
+    ``coverage_valid`` (density has no direction: it is logged, never selected on)."""
     if not config["data"]["validation"]:
         return ()
     metrics = ["recon_mse_valid"]
     if config["sample_quality"]["samples"] and config["model"] not in VECTOR_MODELS:
-        metrics = [f"{name}_valid" for name in ("kid", "fid", "precision", "recall")] + metrics
+        metrics = [f"{name}_valid" for name in ("kid", "fid", "precision", "recall", "coverage")] + metrics
     return tuple(metrics)
 
 
@@ -83,7 +84,7 @@ def check_selection_config(config: dict) -> None:
     check_selection(config["select_by"], config["select_last"], config["select_rule"], validation_metrics(config),
                     why_not="is not a validation metric this config logs",
                     none_valid="set data.validation > 0 (and sample_quality.samples > 0 for kid_valid, fid_valid, "
-                               "precision_valid, recall_valid)")
+                               "precision_valid, recall_valid, coverage_valid)")
 
 
 def sample_quality_on(config: dict, dataset: Dataset) -> bool:

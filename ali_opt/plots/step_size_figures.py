@@ -8,16 +8,18 @@ every scale on its log axis, and draws the untrained model (grey dashed), the re
 floor (grey dotted) and, for MSE, the mean image (grey dash-dot) where the runs logged them.
 
 - ``stability_vs_step_size``: per outcome (``select_by`` on validation, as selection scores
-  it; KID, recall, reconstruction MSE on the test images), the final value against the
-  scale: mean over the seeds that did not diverge, with its 95% bootstrap interval (band and
-  bar); optimizers dodged a little along the axis; an x at the top of a panel for each scale
-  where seeds diverged (with their number when more than one); a ring at the selected scale.
-- ``failures_vs_step_size``: the fraction of seeds that diverged, and the final recall (low
-  recall: mode collapse), against the scale.
-- ``selected_curves``: at each optimizer's selected scale, ``select_by``, KID, recall and
-  reconstruction MSE against FLOPs (gradient evaluations for runs that did not log FLOPs)
-  and against CPU time: each seed thin, the mean over seeds with its 95% bootstrap band
-  drawn up to the last evaluation every seed reached; a seed that ended early ends in an x.
+  it; KID, coverage and reconstruction MSE on the test images; recall stands in for coverage
+  in runs that did not log it, :func:`~ali_opt.records.step_size_summary.diversity_metric`),
+  the final value against the scale: mean over the seeds that did not diverge, with its 95%
+  bootstrap interval (band and bar); optimizers dodged a little along the axis; an x at the
+  top of a panel for each scale where seeds diverged (with their number when more than
+  one); a ring at the selected scale.
+- ``failures_vs_step_size``: the fraction of seeds that diverged, and the final coverage (or
+  recall; low: mode collapse), against the scale.
+- ``selected_curves``: at each optimizer's selected scale, ``select_by``, KID, coverage (or
+  recall) and reconstruction MSE against FLOPs (gradient evaluations for runs that did not
+  log FLOPs) and against CPU time: each seed thin, the mean over seeds with its 95% bootstrap
+  band drawn up to the last evaluation every seed reached; a seed that ended early ends in an x.
 """
 from __future__ import annotations
 
@@ -32,13 +34,15 @@ from ..records.runs import Run
 from ..records.selection import (Cells, Rule, cell_runs, diverged, final_value, logged_metrics, lower_is_better,
                                  references, run_score, select_with, selection_rule, shared_compute_clock)
 from ..records.statistics import CONFIDENCE, bootstrap_intervals, mean_interval
-from ..records.step_size_summary import metric_label
+from ..records.step_size_summary import diversity_metric, metric_label
 from .curves import save_with_legend
 from .styles import (DIVERGED, FLOOR, MEAN_IMAGE as MEAN_IMAGE_STYLE, UNTRAINED, dodge, entry_styles, mark_top,
                      reference_line, scale_axis)
 
-FIGURE_OUTCOMES = ("kid", "recall", "recon_mse")
-"""The test outcomes drawn beside ``select_by`` in the figures."""
+def figure_outcomes(runs: Sequence[Run]) -> tuple[str, str, str]:
+    """The test outcomes drawn beside ``select_by`` in the figures: KID, the diversity outcome
+    (coverage where logged, else recall) and reconstruction MSE."""
+    return "kid", diversity_metric(logged_metrics(runs)), "recon_mse"
 
 
 def draw_sweep(cells: Cells, out: Path, pdf: bool = False, rule: Rule | None = None,
@@ -135,7 +139,7 @@ def stability_vs_step_size(cells: Cells, path: Path, pdf: bool = False, rule: Ru
                "(the selection score; ring: selected)")]
     panels += [(metric, lambda run, metric=metric: final_value(run, metric, rule.select_last),
                 f"{metric_label(metric)}: mean of the last {rule.select_last} evaluations")
-               for metric in FIGURE_OUTCOMES]
+               for metric in figure_outcomes(runs)]
     figure, axes = plt.subplots(2, 2, figsize=(13, 9.5), layout="constrained")
     references_drawn = [_diverged_handle()]
     for axis, (metric, value, title) in zip(axes.flat, panels):
@@ -162,14 +166,15 @@ def failures_vs_step_size(cells: Cells, path: Path, pdf: bool = False, rule: Rul
         fractions = [np.mean([diverged(run) for run in seeds]) for seeds in by_scale.values()]
         axes[0].plot(dodge(list(by_scale), index, len(cells), scales), fractions, **styles[entry], markersize=6)
     extra = []
-    if not _note_if_empty(axes[1], "recall", runs):
-        _outcome_panel(axes[1], cells, styles, lambda run: final_value(run, "recall", rule.select_last))
-        extra = _draw_references(axes[1], runs, "recall")
+    diversity = diversity_metric(logged_metrics(runs))
+    if not _note_if_empty(axes[1], diversity, runs):
+        _outcome_panel(axes[1], cells, styles, lambda run: final_value(run, diversity, rule.select_last))
+        extra = _draw_references(axes[1], runs, diversity)
     axes[0].set_ylim(-0.05, 1.05)
     axes[0].set_ylabel("fraction of seeds diverged")
     axes[0].set_title("diverged: training stopped at a non-finite loss or gradient", fontsize="medium")
-    axes[1].set_ylabel("recall (test; higher is better)")
-    axes[1].set_title(f"final recall (mean of the last {rule.select_last} evaluations; low recall: mode collapse),\n"
+    axes[1].set_ylabel(f"{diversity} (test; higher is better)")
+    axes[1].set_title(f"final {diversity} (mean of the last {rule.select_last} evaluations; low: mode collapse),\n"
                       f"mean over non-diverged seeds, {CONFIDENCE:.0%} bootstrap interval", fontsize="medium")
     for axis in axes:
         scale_axis(axis, scales)
@@ -209,7 +214,7 @@ def selected_curves(cells: Cells, selected: dict[str, float | None], path: Path,
     styles = entry_styles(list(cells))
     compute = shared_compute_clock(runs)
     clocks = (compute, "cpu_time")
-    metrics = (rule.select_by, *FIGURE_OUTCOMES)
+    metrics = (rule.select_by, *figure_outcomes(runs))
     figure, axes = plt.subplots(len(metrics), 2, figsize=(13, 3.4 * len(metrics)), sharex="col", squeeze=False,
                                 layout="constrained")
     extra = [Line2D([], [], color="0.3", linewidth=0.7, alpha=0.5, label="one seed"),

@@ -16,18 +16,18 @@ images set aside, never trained on). The score is the final value (``select_rule
 or the area under the metric's curve against FLOPs (``"auc"``, divided by the FLOPs
 spanned: the metric's mean over the compute, which rewards getting there early; gradient
 evaluations, then steps, stand in for runs that did not log FLOPs). Lower is better for
-fid, kid and MSE, higher for precision, recall and probe accuracy (:data:`DIRECTIONS`). A
+fid, kid and MSE, higher for precision, recall, coverage and probe accuracy (:data:`DIRECTIONS`). A
 scale is not eligible when any of its seeds diverged, did not complete, or has no score.
 Ties go to the smaller scale. Test metrics (``kid``, ``recon_mse``, ``probe_accuracy``, ...)
 are never read to select: they are reported at the selected scale only.
 
 ``select_by``, ``select_last`` and ``select_rule`` come from the arguments, else from the
 runs' configs, else the defaults: ``kid_valid`` (``recon_mse_valid`` for runs that logged no
-``kid_valid`` and name no ``select_by``: runs from before sample quality was logged), 3 and
+``kid_valid`` and name no ``select_by``: runs without sample quality), 3 and
 ``"last"``.
 
 **Outcomes of a run.** *Diverged*: training stopped at a non-finite loss or gradient
-(``diverged_at``); its curves stop before that step. Mode collapse shows as low recall.
+(``diverged_at``); its curves stop before that step. Mode collapse shows as low coverage.
 """
 from __future__ import annotations
 
@@ -46,11 +46,16 @@ Cells = dict[str, dict[float, list[Run]]]
 
 DIRECTIONS = {
     "fid": "lower", "kid": "lower", "recon_mse": "lower", "recon_mse_mean_image": "lower",
-    "precision": "higher", "recall": "higher", "probe_accuracy": "higher",
+    "precision": "higher", "recall": "higher", "coverage": "higher", "probe_accuracy": "higher",
+    "class_fid": "lower", "class_kid": "lower", "class_kl": "lower", "modes": "higher", "recon_class_accuracy": "higher",
 }
-"""Which way is better, per metric; ``_valid`` and ``_floor`` variants go the same way."""
+"""Which way is better, per metric; ``_valid`` and ``_floor`` variants go the same way.
+``density`` has no direction (Naeem et al. 2020: about 1 for a generator matching the data,
+above 1 where samples crowd into dense regions of the real data), so it is reported, never
+selected on."""
 
-FLOORS = {"fid": "fid_floor", "kid": "kid_floor", "precision": "precision_floor", "recall": "recall_floor"}
+FLOORS = {"fid": "fid_floor", "kid": "kid_floor", "precision": "precision_floor", "recall": "recall_floor",
+          "coverage": "coverage_floor", "density": "density_floor"}
 """The real-vs-real value of a sample-quality metric (training-image features against
 validation-image features): what a generator matching the data would score, up to sampling."""
 
@@ -59,7 +64,13 @@ MEAN_IMAGE = "recon_mse_mean_image"
 encoder-decoder has to beat."""
 
 DEFAULT_SELECT_BY = "kid_valid"
-LEGACY_SELECT_BY = "recon_mse_valid"
+"""What scales are selected on when neither the arguments nor the runs' configs name ``select_by``."""
+
+FALLBACK_SELECT_BY = "recon_mse_valid"
+"""What scales are selected on, by default, among runs that logged no :data:`DEFAULT_SELECT_BY`
+(runs without sample quality): the validation reconstruction error, which every run with a
+validation split logs."""
+
 DEFAULT_SELECT_LAST = 3
 SELECT_RULES = ("last", "auc")
 COMPUTE_CLOCKS = ("flops", "grad_evals")
@@ -134,8 +145,8 @@ def selection_rule(cells: Cells, select_by: str | None = None, select_last: int 
     if select_by is None:
         select_by = _from_configs(runs, "select_by")
     if select_by is None:
-        select_by = DEFAULT_SELECT_BY if DEFAULT_SELECT_BY in logged or LEGACY_SELECT_BY not in logged \
-            else LEGACY_SELECT_BY
+        select_by = DEFAULT_SELECT_BY if DEFAULT_SELECT_BY in logged or FALLBACK_SELECT_BY not in logged \
+            else FALLBACK_SELECT_BY
     select_last = select_last if select_last is not None else _from_configs(runs, "select_last", DEFAULT_SELECT_LAST)
     select_rule = select_rule if select_rule is not None else _from_configs(runs, "select_rule", "last")
     why_not = ("is not a validation metric (test metrics are reported, never selected on)"

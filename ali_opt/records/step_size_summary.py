@@ -24,15 +24,28 @@ from .selection import (FLOORS, Cells, Rule, base_metric, cell_runs, diverged, f
 from .statistics import ALPHA, CONFIDENCE, Comparison, compare_pairs, mean_interval
 from .tables import finite_mean, format_number, is_nan, markdown_table, write_csv
 
-OUTCOMES = ("kid", "fid", "precision", "recall", "recon_mse", "probe_accuracy")
+OUTCOMES = ("kid", "fid", "precision", "recall", "coverage", "density", "recon_mse", "probe_accuracy")
 """Outcomes reported at the selected scale (test images; the probe is scored on them too)."""
 
-NAMES = {"kid": "KID", "fid": "FID", "precision": "precision", "recall": "recall",
-         "recon_mse": "reconstruction MSE", "probe_accuracy": "linear-probe accuracy"}
+NAMES = {"kid": "KID", "fid": "FID", "precision": "precision", "recall": "recall", "coverage": "coverage",
+         "density": "density", "recon_mse": "reconstruction MSE", "probe_accuracy": "linear-probe accuracy"}
 """How tables and axes name each metric."""
+
+DIVERSITY = ("coverage", "recall")
+"""The diversity outcomes, in order of preference (:func:`diversity_metric`)."""
 
 NOT_REACHED = "not reached"
 """The time-to-target cell of a seed (or of every seed of an optimizer) that never reached the target."""
+
+
+def diversity_metric(logged: set[str]) -> str:
+    """The outcome that measures diversity where a figure or table has room for one: coverage
+    (Naeem et al. 2020) where the runs logged it, else recall. Recall is a hard k-nearest-
+    neighbour threshold that samples only a little less spread out than the real images
+    already fail (0 for every run of the CPU study); coverage, the fraction of real images
+    with a sample among their k nearest neighbours, grades a generator that covers part of the
+    data."""
+    return next((metric for metric in DIVERSITY if metric in logged), DIVERSITY[-1])
 
 
 def metric_label(metric: str) -> str:
@@ -243,7 +256,7 @@ def _outcomes_section(summary: SweepSummary) -> list[str]:
     return lines + ["", "Mean over seeds of the final value [95% bootstrap interval]. Untrained: the model at step 0; "
                     "real vs real: training-image features against validation-image features, what a generator "
                     "matching the data would score; mean image: the MSE of the mean training image. Mode collapse "
-                    "shows as low recall. Means over the selected runs; per optimizer in summary.csv."]
+                    "shows as low coverage (and recall). Means over the selected runs; per optimizer in summary.csv."]
 
 
 def _pairs_section(summary: SweepSummary) -> list[str]:
@@ -266,8 +279,9 @@ def _power_note(comparisons: Sequence[Comparison]) -> str:
             f"(exact: every split of the seeds). Holm: adjusted for all {family} pairs. Verdict: separated when the "
             f"Holm-adjusted p is below {ALPHA:g}. The smallest p a permutation test can give is 2 / C(n_a + n_b, n_a) "
             f"({reach}), and Holm multiplies the smallest p of the {family} by {family}: "
-            + ("so a pair can be separated at these numbers of seeds only if the difference is consistent across "
-               "every seed." if possible else
+            + (f"so a pair can be separated at these numbers of seeds where its p is below {ALPHA:g} / {family} "
+               "(Holm's first step). That does not need every seed of one optimizer to beat every seed of the other: "
+               "with one seed out of order, p can be as low as twice the smallest." if possible else
                f"so at these numbers of seeds no pair can be separated at {ALPHA:g}, whatever the difference; "
                "\"not separated\" here says nothing about whether the optimizers differ. More seeds are needed "
                "(at 8 vs 8, the smallest p is 0.00016)."))

@@ -225,7 +225,7 @@ def test_a_missing_key_and_samples_off_are_checked_without_the_network(network, 
 @pytest.mark.parametrize("validation, samples, select_by, valid", [
     (0, 12, "kid_valid", "valid: none: set data.validation > 0"),
     (16, 0, "kid_valid", "valid: recon_mse_valid"),
-    (16, 12, "kid", "valid: kid_valid, fid_valid, precision_valid, recall_valid, recon_mse_valid"),
+    (16, 12, "kid", "valid: kid_valid, fid_valid, precision_valid, recall_valid, coverage_valid, recon_mse_valid"),
 ])
 def test_select_by_must_be_a_validation_metric_the_config_logs(network, tmp_path, validation, samples, select_by,
                                                                valid):
@@ -234,6 +234,7 @@ def test_select_by_must_be_a_validation_metric_the_config_logs(network, tmp_path
         checked(network, tmp_path, check_selection_config, validation=validation, samples=samples, select_by=select_by)
     assert "\n" not in str(raised.value)
     checked(network, tmp_path, check_selection_config, validation=16, samples=12, select_by="recall_valid")
+    checked(network, tmp_path, check_selection_config, validation=16, samples=12, select_by="coverage_valid")
     with pytest.raises(ConfigError, match="select_rule='best' is not valid; choose one of: last, auc"):
         checked(network, tmp_path, check_selection_config, select_rule="best")
 

@@ -37,6 +37,17 @@ def test_higher_is_better_for_recall():
     assert select_scales(sweep_runs(runs), select_by="recall_valid") == {"adam": 2.0}
 
 
+def test_coverage_is_selectable_higher_is_better_and_density_has_no_direction():
+    assert not lower_is_better("coverage_valid") and not lower_is_better("coverage_floor")
+    with pytest.raises(KeyError):
+        lower_is_better("density")
+    runs = [synthetic_run("adam", scale, 0, {"coverage_valid": [0.1, value], "density_valid": [1.0, 9 - value]})
+            for scale, value in ((1, 0.3), (2, 0.6), (4, 0.4))]
+    assert select_scales(sweep_runs(runs), select_by="coverage_valid") == {"adam": 2.0}
+    with pytest.raises(ConfigError, match="select_by='density_valid' is not a validation metric"):
+        select_scales(sweep_runs(runs), select_by="density_valid")
+
+
 def test_mean_of_the_last_evaluations_ignores_a_last_swing():
     # Scale 1 is steadily good and swings up at its very last evaluation; scale 2 is steadily worse.
     swinging = [synthetic_run("gda", 1, seed, {"kid_valid": [0.5, 0.10, 0.10, 0.10, 0.30]}) for seed in (0, 1)]

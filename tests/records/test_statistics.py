@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ali_opt.records.statistics import (bootstrap_interval, bootstrap_intervals, compare_pairs, holm, mean_interval,
-                                        min_permutation_p, permutation_p, verdict)
+                                        mean_t_interval, min_permutation_p, permutation_p, verdict)
 
 
 def test_bootstrap_interval_contains_the_mean_and_is_deterministic():
@@ -27,6 +27,17 @@ def test_one_seed_or_equal_seeds_give_the_value_itself_and_none_gives_nan():
     empty = mean_interval([math.nan])
     assert empty.n == 0 and math.isnan(empty.mean) and math.isnan(empty.low)
     assert mean_interval([0.1, math.nan, 0.3]).n == 2  # non-finite values are left out
+
+
+def test_t_interval_of_a_mean_by_hand():
+    # 1, 2, 3, 4: mean 2.5, sd sqrt(5/3), t_{3, 0.975} = 3.182446; half width 3.182446 * 0.645497 = 2.054260
+    interval = mean_t_interval([1.0, 2.0, math.nan, 3.0, 4.0])
+    assert (interval.mean, interval.n) == (2.5, 4)
+    assert (interval.low, interval.high) == pytest.approx((2.5 - 2.054260, 2.5 + 2.054260), abs=1e-6)
+    same = mean_t_interval([0.2, 0.2])
+    assert same.low == same.high == 0.2
+    one = mean_t_interval([0.3])
+    assert one.mean == 0.3 and math.isnan(one.low) and math.isnan(one.high)
 
 
 def test_bootstrap_intervals_per_column():
