@@ -239,9 +239,9 @@ def test_module_runs_as_a_command(tmp_path):
                                          ("first_step", ("double", "single")), ("cgd_tol", (1e-6, 1e-3)),
                                          ("cgd_max_iter", (None, 5)), ("gamma", (10.0, 1.0))])
 def test_runs_differing_in_any_optimizer_option_are_not_seeds_of_one_group(key, values):
-    """The distinguishing keys come from the optimizer defaults: the options missing from the
-    hand-written list of round 2 (eps, weight_decay, first_step, cgd_tol, cgd_max_iter) now tell
-    runs apart, and any option added later will too."""
+    """The distinguishing keys come from the optimizer defaults: runs that differ in any optimizer
+    option (here eps, weight_decay, first_step, cgd_tol, cgd_max_iter, gamma) are told apart, and
+    so will be runs that differ in an option added later."""
     from ali_opt.records.runs import DISTINGUISHING_KEYS, Run
     from optimizers import DEFAULTS
 
