@@ -180,3 +180,16 @@ def test_the_getting_started_example_draws_from_a_trained_run(tmp_path, images):
 @pytest.mark.parametrize("page", GUIDES_WITH_SELF_CONTAINED_EXAMPLES, ids=lambda page: page.name)
 def test_the_guides_examples_run_and_print_what_they_say(page, tmp_path):
     assert check_examples(page, tmp_path) > 0, f"{page.name} has no Python example"
+
+
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|root|tmp|home|Users|mnt|scratch)/")
+
+
+def test_no_page_or_benchmark_record_names_a_path_of_the_machine_it_was_written_on():
+    """Docs and committed benchmark records hold paths a user has too: relative ones, or none."""
+    files = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*"))]
+    found = {str(path.relative_to(ROOT)): MACHINE_PATH.findall(path.read_text(encoding="utf-8"))
+             for path in files
+             if path.is_file() and path.suffix in (".md", ".json", ".csv", ".txt", ".yml")
+             and MACHINE_PATH.search(path.read_text(encoding="utf-8"))}
+    assert found == {}
