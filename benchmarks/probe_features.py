@@ -1,6 +1,6 @@
 """Which encoder features the linear probe uses: the 64-d mean or the last hidden layers.
 
-    python -m benchmarks.probe_features --data /work/shared/data RUN_FOLDER...
+    python -m benchmarks.probe_features --data ../shared/data RUN_FOLDER...
 
 For a freshly initialised encoder (seed 0) and the encoder of each run's checkpoint, fits
 the probe (:mod:`ali_opt.metrics.probe`) on the first 2,000 training images for each feature kind

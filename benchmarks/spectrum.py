@@ -1,6 +1,6 @@
 """What the game's spectrum costs: k eigenvalues of the ALI game's Jacobian, and one Jacobian product.
 
-    python -m benchmarks.spectrum --data-root /work/shared/data            # cifar32, width 0.25, batch 100, k 6, 2 threads
+    python -m benchmarks.spectrum --data-root ../shared/data               # cifar32, width 0.25, batch 100, k 6, 2 threads
     python -m benchmarks.spectrum --width 0.125 --batch 32 --k 4 --threads 1 --json spectrum.json
 
 On one model, batch and device, it reports (median of ``--repeats`` after one warm-up each):
