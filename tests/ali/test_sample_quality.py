@@ -11,7 +11,8 @@ import torch
 from ali_opt.errors import ConfigError
 from ali_opt.metrics import inception, sample_quality
 from ali_opt.metrics.inception import InceptionFeatures, cached_features, tf_bilinear_resize, to_pixel_range
-from ali_opt.metrics.sample_quality import (feature_statistics, frechet_distance, kernel_inception_distance, knn_radii,
+from ali_opt.metrics.sample_quality import (feature_reference, feature_statistics, frechet_distance,
+                                            frechet_distance_to_reference, kernel_inception_distance, knn_radii,
                                             precision_recall)
 
 
@@ -256,3 +257,18 @@ def test_cached_features_are_read_back_and_a_corrupt_file_is_recomputed(tmp_path
     assert np.load(path, allow_pickle=False).shape == (5, 2048)  # the file was replaced by a good one
     cached_features(images, network, tmp_path / "cache")
     assert network.calls == 4
+
+
+@pytest.mark.parametrize("d", [16, 64])
+@pytest.mark.parametrize("real_factor, fake_factor", [(3, 3), (3, 0.5), (0.5, 3), (0.5, 0.5)])
+def test_frechet_distance_to_reference_equals_the_sqrtm_route(d, real_factor, fake_factor):
+    rng = np.random.default_rng(d)
+    real = rng.normal(size=(int(real_factor * d), d)) @ rng.normal(size=(d, d)) + 1.0
+    fake = rng.normal(size=(int(fake_factor * d), d)) @ rng.normal(size=(d, d))
+    expected = frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+    reference = feature_reference(real)
+    assert frechet_distance_to_reference(fake, reference) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance_to_reference(torch.from_numpy(fake).float(), reference) == pytest.approx(
+        frechet_distance(*feature_statistics(real), *feature_statistics(fake.astype(np.float32))), rel=1e-6)
+    np.testing.assert_allclose(reference.cov, feature_statistics(real)[1], atol=1e-9 * np.abs(reference.cov).max())
+    assert abs(frechet_distance_to_reference(real, reference)) < 1e-6 * reference.trace_cov
