@@ -14,6 +14,12 @@ class ConfigError(ValueError):
     """
 
 
+def check_bool(key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} is not valid; it must be true or false")
+    return value
+
+
 def check_choice(key: str, value, choices: Iterable[str]):
     choices = tuple(choices)
     if value not in choices:

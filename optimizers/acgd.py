@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 
@@ -11,12 +9,12 @@ from ali_opt.errors import check_fraction, check_positive
 
 from .cgd import CompetitiveGradientDescent, StepSizes, apply_step_sizes
 from .field import Vectors, scale
-from .options import Option, check_fields
+from .options import Option
+from .rules.rule import Rule
 from .rules.step_size import STEP_SIZE
 
 
-@dataclass(frozen=True)
-class ACGDStepSizes:
+class ACGDStepSizes(Rule):
     r"""A player's ACGD step sizes, one per parameter entry, from its gradients' second moments.
 
     .. math::
@@ -31,18 +29,9 @@ class ACGDStepSizes:
     value raises a :class:`~ali_opt.errors.ConfigError`.
     """
 
-    options: ClassVar = {
-        "lr": STEP_SIZE,
-        "acgd_beta": Option(check_fraction, "acgd: decay of the second-moment estimates"),
-        "acgd_eps": Option(check_positive, "acgd: added to their square roots"),
-    }
-
-    lr: float | torch.Tensor
-    acgd_beta: float = 0.99
-    acgd_eps: float = 1e-5
-
-    def __post_init__(self):
-        check_fields(self)
+    lr = STEP_SIZE
+    acgd_beta = Option(0.99, check_fraction, "acgd: decay of the second-moment estimates")
+    acgd_eps = Option(1e-5, check_positive, "acgd: added to their square roots")
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"step": 0, "exp_avg_sq": [torch.zeros_like(p) for p in params]}

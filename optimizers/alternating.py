@@ -6,7 +6,7 @@ from functools import partial
 from ali_opt.errors import check_positive
 
 from .base import RESAMPLE, GameOptimizer, Sample, StepReport
-from .options import Option, checked
+from .options import Option
 
 
 class Alternating(GameOptimizer):
@@ -29,16 +29,9 @@ class Alternating(GameOptimizer):
     are at intermediate points, which are not iterates.
     """
 
-    options = {
-        "d_steps": Option(partial(check_positive, integer=True),
-                          "alternating: steps of the first (discriminator-side) player"),
-        "resample": RESAMPLE,
-    }
-
-    def __init__(self, game, rules, *, d_steps: int = 1, resample: bool = True, **common):
-        super().__init__(game, rules, **common)
-        self.d_steps = checked(self, "d_steps", d_steps)
-        self.resample = checked(self, "resample", resample)
+    d_steps = Option(1, partial(check_positive, integer=True), "alternating: steps of the first (discriminator-side) "
+                     "player")
+    resample = RESAMPLE
 
     def step(self, sample: Sample) -> StepReport:
         first, *others = self.players

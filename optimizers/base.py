@@ -3,27 +3,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
 from ali_opt.batchnorm import running_statistics_frozen
-from ali_opt.errors import check_nonnegative
+from ali_opt.errors import check_bool, check_nonnegative
 from ali_opt.game import Game, GameOutput
 
 from .field import members_of
-from .options import Option, check_bool, checked
+from .options import Option, OptionOwner
+from .rules import Rule
 
-RESAMPLE = Option(check_bool, "extragradient and alternating: fresh batch for each later evaluation")
+RESAMPLE = Option(True, check_bool, "extragradient and alternating: fresh batch for each later evaluation")
 """``resample``, an option of the schemes that evaluate the game more than once per step."""
-
-
-class Rule(Protocol):
-    """A per-player update rule (see :mod:`optimizers.rules`)."""
-
-    def init(self, params: list[torch.Tensor]) -> dict: ...
-
-    def direction(self, grads: list[torch.Tensor], state: dict, params: list[torch.Tensor]) -> list[torch.Tensor]: ...
 
 
 @dataclass
@@ -56,14 +49,13 @@ Sample = Callable[[], Any]
 """Draws a fresh batch each time it is called."""
 
 
-class GameOptimizer:
+class GameOptimizer(OptionOwner):
     r"""Base class of the game schemes: one ``step(sample)`` call is one full game step.
 
     Subclasses implement ``step`` with the helpers below and name in ``scheme_state`` the
-    attributes they keep across steps; their own keyword-only options come before
-    ``**common``, which they pass on here. They declare how each option is checked in
-    ``options`` (see :mod:`optimizers.options`) and check what they are given with
-    :func:`~optimizers.options.checked`: a bad value raises a :class:`~ali_opt.errors.ConfigError`.
+    attributes they keep across steps. Each of their options is one :class:`~optimizers.options.Option`
+    class attribute (its default, check and meaning); the constructor takes it by keyword, checks it
+    (a bad value raises a :class:`~ali_opt.errors.ConfigError`) and sets it as the attribute of that name.
 
     ``weight_decay`` (:math:`\lambda`, one number or one per player) is part of each player's
     loss, :math:`\ell^i + \tfrac{\lambda_i}{2}|\theta^i|^2`: :meth:`_evaluate` adds
@@ -71,14 +63,13 @@ class GameOptimizer:
     every scheme (extrapolated points included) sees the L2 term where it sees the data term.
     """
 
-    options = {"weight_decay": Option(
-        check_nonnegative, "the L2 term lambda/2 |theta|^2 of each player's loss, in the gradient wherever the scheme "
-        "takes one", per_player=True)}
+    weight_decay = Option(0.0, check_nonnegative, "the L2 term lambda/2 |theta|^2 of each player's loss, in the "
+                          "gradient wherever the scheme takes one", per_player=True)
 
     player_count: int | None = None
     """The number of players the scheme is defined for (None: any)."""
 
-    def __init__(self, game: Game, rules: dict[str, Rule], *, weight_decay: float | Mapping[str, float] = 0.0):
+    def __init__(self, game: Game, rules: dict[str, Rule], **options):
         self.game = game
         self.rules = rules
         named = game.player_parameters()
@@ -86,7 +77,8 @@ class GameOptimizer:
         if self.player_count is not None and len(self.players) != self.player_count:
             raise ValueError(f"{type(self).__name__} is defined for {self.player_count}-player games; this game has "
                              f"players {list(self.players)}")
-        weight_decay = checked(self, "weight_decay", weight_decay, self.players)
+        self._take_options(options, self.players)
+        weight_decay = self.weight_decay
         self.weight_decay = {player: float(weight_decay[player] if isinstance(weight_decay, Mapping) else weight_decay)
                              for player in self.players}
         self.parameter_names = {player: list(params) for player, params in named.items()}

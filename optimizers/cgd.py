@@ -13,7 +13,7 @@ from ali_opt.game import Game
 from .base import GameOptimizer, Sample, StepReport
 from .field import GameField, Vectors, members_of, scale
 from .krylov import SolverOutcome, conjugate_gradient, gmres
-from .options import Option, checked
+from .options import Option
 
 SOLVE_FOR = ("alternate", "first", "second")
 """Whose part of the equilibrium the linear solve finds each step (``cgd_solve_for``): the players'
@@ -60,10 +60,11 @@ class CompetitiveGradientDescent(GameOptimizer):
     ``src/CGDs/cgd_utils.py``), followed here in:
 
     - whose part is solved for: ``cgd_solve_for="alternate"`` (the default) takes turns, the first
-      player of ``game.players`` (the maximising side, BCGD's ``max_params``) at the first step, as
-      BCGD's ``solve_x`` flag starts False and flips after every step; ``"first"`` / ``"second"``
-      always solve for that player. In exact arithmetic the step is the same; the solve's cost and
-      its error when it stops early are not.
+      player of ``game.players`` (for ALI the discriminator) at the first step, as BCGD's ``solve_x``
+      flag starts False and flips after every step; ``"first"`` / ``"second"`` always solve for that
+      player. (The authors' GAN scripts pass the generator as BCGD's ``max_params`` and so solve for
+      it first: for ALI their alternation starts with ``g``, this one with ``d``.) In exact
+      arithmetic the step is the same; the solve's cost and its error when it stops early are not.
     - the warm start: each solve starts from the :math:`c_s` of the previous step (solved for then or
       found by substitution; BCGD's ``old_max`` / ``old_min``), kept in the optimizer's state, so a
       resumed run continues bit for bit. The first solve starts from 0.
@@ -96,28 +97,20 @@ class CompetitiveGradientDescent(GameOptimizer):
 
     scheme_state = ("solves", "previous_solution")
     player_count = 2
-    options = {
-        "cgd_tol": Option(check_positive, "cgd, acgd: the linear solve stops at this residual relative to the "
-                                          "right-hand side's (or at cgd_atol, or after cgd_max_iter iterations)"),
-        "cgd_atol": Option(check_nonnegative, "cgd, acgd: ... or at this absolute residual"),
-        "cgd_max_iter": Option(partial(check_count_or_auto, auto_meaning="as many iterations as unknowns"),
-                               "cgd, acgd: ... or after this many iterations (None: as many as unknowns, as the "
-                               "authors)"),
-        "cgd_solve_for": Option(partial(check_choice, choices=SOLVE_FOR),
-                                "cgd, acgd: whose part is solved for: alternate (the authors'), first, second"),
-    }
+    cgd_tol = Option(1e-6, check_positive, "cgd, acgd: the linear solve stops at this residual relative to the "
+                     "right-hand side's (or at cgd_atol, or after cgd_max_iter iterations)")
+    cgd_atol = Option(1e-10, check_nonnegative, "cgd, acgd: ... or at this absolute residual")
+    cgd_max_iter = Option(None, partial(check_count_or_auto, auto_meaning="as many iterations as unknowns"),
+                          "cgd, acgd: ... or after this many iterations (None: as many as unknowns, as the authors)")
+    cgd_solve_for = Option("alternate", partial(check_choice, choices=SOLVE_FOR),
+                           "cgd, acgd: whose part is solved for: alternate (the authors'), first, second")
 
-    def __init__(self, game, rules, *, cgd_tol: float = 1e-6, cgd_atol: float = 1e-10,
-                 cgd_max_iter: int | None = None, cgd_solve_for: str = "alternate", **common):
-        super().__init__(game, rules, **common)
+    def __init__(self, game, rules, **options):
+        super().__init__(game, rules, **options)
         for player, rule in rules.items():
             if not hasattr(rule, "lr"):
                 raise ValueError(f"{type(self).__name__} needs a step size for player {player!r}; its rule {rule!r} "
                                  "has none")
-        self.cgd_tol = checked(self, "cgd_tol", cgd_tol)
-        self.cgd_atol = checked(self, "cgd_atol", cgd_atol)
-        self.cgd_max_iter = checked(self, "cgd_max_iter", cgd_max_iter)
-        self.cgd_solve_for = checked(self, "cgd_solve_for", cgd_solve_for)
         self.solver = "cg" if declares_zero_sum(game) else "gmres"
         self.solves = 0
         """Steps taken (whose turn it is to be solved for, with ``cgd_solve_for="alternate"``)."""

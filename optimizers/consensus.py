@@ -5,7 +5,7 @@ from ali_opt.errors import check_nonnegative
 
 from .base import GameOptimizer, Sample, StepReport
 from .field import GameField, combine
-from .options import Option, checked
+from .options import Option
 
 
 class Consensus(GameOptimizer):
@@ -28,12 +28,8 @@ class Consensus(GameOptimizer):
     one double-backward pass), counted as two gradient evaluations.
     """
 
-    options = {"gamma": Option(check_nonnegative, "consensus: weight of the gradient of 1/2 |field|^2 (the authors' "
-                                                  "run.py default)")}
-
-    def __init__(self, game, rules, *, gamma: float = 10.0, **common):
-        super().__init__(game, rules, **common)
-        self.gamma = checked(self, "gamma", gamma)
+    gamma = Option(10.0, check_nonnegative, "consensus: weight of the gradient of 1/2 |field|^2 (the authors' run.py "
+                   "default)")
 
     def step(self, sample: Sample) -> StepReport:
         field = GameField(self.game, self.params, sample(), weight_decay=self.weight_decay)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .base import RESAMPLE, GameOptimizer, Sample, StepReport
-from .options import checked
 
 
 class Extragradient(GameOptimizer):
@@ -22,11 +21,7 @@ class Extragradient(GameOptimizer):
     move at the first evaluation only: the extrapolated point is not an iterate.
     """
 
-    options = {"resample": RESAMPLE}
-
-    def __init__(self, game, rules, *, resample: bool = True, **common):
-        super().__init__(game, rules, **common)
-        self.resample = checked(self, "resample", resample)
+    resample = RESAMPLE
 
     def step(self, sample: Sample) -> StepReport:
         batch = sample()

@@ -8,7 +8,7 @@ import torch
 from ali_opt.errors import ConfigError, check_fraction
 
 from .base import GameOptimizer
-from .options import Option, checked
+from .options import Option
 from .wrapper import OptimizerWrapper
 
 
@@ -37,16 +37,12 @@ class Lookahead(OptimizerWrapper):
     optimizer alone), :math:`\alpha` ``lookahead_alpha``.
     """
 
-    options = {
-        "lookahead_k": Option(check_period, "lookahead over any scheme: synchronise every k steps (0: off)"),
-        "lookahead_alpha": Option(partial(check_fraction, closed_low=False),
-                                  "lookahead: fraction of the way from the slow weights to the fast ones"),
-    }
+    lookahead_k = Option(0, check_period, "lookahead over any scheme: synchronise every k steps (0: off)")
+    lookahead_alpha = Option(0.5, partial(check_fraction, closed_low=False),
+                             "lookahead: fraction of the way from the slow weights to the fast ones")
 
-    def __init__(self, inner: GameOptimizer, *, lookahead_k: int = 0, lookahead_alpha: float = 0.5):
-        super().__init__(inner)
-        self.k = checked(self, "lookahead_k", lookahead_k)
-        self.alpha = checked(self, "lookahead_alpha", lookahead_alpha)
+    def __init__(self, inner: GameOptimizer, **options):
+        super().__init__(inner, **options)
         self.slow = inner.copy_parameters()
 
     @classmethod
@@ -54,10 +50,10 @@ class Lookahead(OptimizerWrapper):
         return options["lookahead_k"] > 0
 
     def after_step(self) -> None:
-        if self.k and self.count % self.k == 0:
+        if self.lookahead_k and self.count % self.lookahead_k == 0:
             with torch.no_grad():
                 for player, params in self.inner.params.items():
-                    torch._foreach_lerp_(self.slow[player], params, self.alpha)
+                    torch._foreach_lerp_(self.slow[player], params, self.lookahead_alpha)
             self.inner.restore_parameters(self.slow)
 
     def state_dict(self) -> dict:

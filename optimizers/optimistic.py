@@ -8,7 +8,7 @@ import torch
 from ali_opt.errors import check_choice
 
 from .base import GameOptimizer, Sample, StepReport
-from .options import Option, checked
+from .options import Option
 
 FIRST_STEPS = ("double", "single")
 """How the first step, which has no previous direction, is taken: see :class:`Optimistic`."""
@@ -39,12 +39,11 @@ class Optimistic(GameOptimizer):
     """
 
     scheme_state = ("previous_step",)
-    options = {"first_step": Option(partial(check_choice, choices=FIRST_STEPS),
-                                    'optimistic: "double" (2 u_0, Daskalakis et al.) or "single" (u_0)')}
+    first_step = Option("double", partial(check_choice, choices=FIRST_STEPS),
+                        'optimistic: "double" (2 u_0, Daskalakis et al.) or "single" (u_0)')
 
-    def __init__(self, game, rules, *, first_step: str = "double", **common):
-        super().__init__(game, rules, **common)
-        self.first_step = checked(self, "first_step", first_step)
+    def __init__(self, game, rules, **options):
+        super().__init__(game, rules, **options)
         self.previous_step: dict | None = None
 
     def step(self, sample: Sample) -> StepReport:

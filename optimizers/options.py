@@ -1,126 +1,90 @@
-"""Options owned by their users: each rule, scheme and wrapper declares and checks its own.
+"""Options declared once, by the rule, scheme or wrapper that takes them.
 
-An owner (a rule, a :class:`~optimizers.base.GameOptimizer` subclass, a wrapper) lists its options in
-the class attribute ``options``: the option's name (its config key, and the name of the constructor's
-keyword argument or the dataclass field that takes it) and an :class:`Option`, the check its value must
-pass. A scheme's options include its bases'. The default is the constructor's, written once there
-(:func:`defaults_of` reads it).
+An owner (a rule, a :class:`~optimizers.base.GameOptimizer` subclass, a wrapper) declares each of its
+options as a class attribute holding an :class:`Option`, its default, check and meaning::
 
-The constructor checks what it is given, as ``torch.optim``'s optimizers do: a bad value raises one
-:class:`~ali_opt.errors.ConfigError` naming the option, ``gamma=-1 is not valid; it must be a number >= 0``.
-:mod:`optimizers.registry` gathers every owner's options and defaults into ``DEFAULTS`` and runs the
-same checks on a whole config, naming the key (``optimizer.gamma=-1 ...``); it then builds under
-:func:`prechecked`, so that no value is checked twice.
+    class Consensus(GameOptimizer):
+        gamma = Option(10.0, check_nonnegative, "consensus: weight of the gradient of 1/2 |field|^2")
+
+That one line makes ``gamma`` the constructor's keyword (``Consensus(game, rules, gamma=2.0)``), its
+config key (``optimizer.gamma``) and, once built, the instance's attribute (``self.gamma``, the checked
+value). An owner's options include its bases' (every scheme takes :class:`~optimizers.base.GameOptimizer`'s
+``weight_decay``). Options belong to their owner: another scheme may declare a ``gamma`` of its own,
+with another default and check (:mod:`optimizers.registry` completes a config with the defaults of the
+owners of the optimizer it names).
+
+The constructor checks every value, given or default, as ``torch.optim``'s optimizers do: a bad value
+raises one :class:`~ali_opt.errors.ConfigError` line naming the option,
+``gamma=-1 is not valid; it must be a number >= 0``; an unknown keyword raises TypeError listing the
+owner's options.
 """
 from __future__ import annotations
 
-import dataclasses
-import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from ali_opt.errors import ConfigError
 
-Check = Callable[[str, Any], Any]
-"""``check(key, value)`` returns ``value`` (normalised: a list of betas becomes a tuple, ``"auto"`` None) or
-raises a one-line :class:`~ali_opt.errors.ConfigError` naming ``key``."""
-
-NO_DEFAULT = inspect.Parameter.empty
-"""What :func:`defaults_of` gives for an option its owner takes without a default (a rule's ``lr``)."""
+REQUIRED = object()
+"""The default of an option that has none: the constructor must be given it."""
 
 
-@dataclass(frozen=True)
 class Option:
-    """How one option is checked, and what it is."""
+    """One option of its owner: its default, the check its value must pass, and what it is.
 
-    check: Check
-    doc: str = ""
-    per_player: bool = False
-    """Whether a config may give one value per player, ``{player: value}``, each checked alone."""
+    ``check(key, value)`` returns the value, normalised (a list of betas becomes a tuple, ``"auto"``
+    None), or raises a one-line :class:`~ali_opt.errors.ConfigError` naming ``key``. With ``per_player``
+    a value may also be ``{player: value}``, one for each player, each checked alone.
+    """
 
+    def __init__(self, default: Any, check: Callable[[str, Any], Any], doc: str, *, per_player: bool = False):
+        self.default = default
+        self.check = check
+        self.doc = doc
+        self.per_player = per_player
 
-def check_bool(key: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}={value!r} is not valid; it must be true or false")
-    return value
+    def parse(self, key: str, value, players: Sequence[str] | None = None):
+        """``value`` as :attr:`check` returns it, or the one-line ConfigError naming ``key``. Given
+        ``players``, an option taken per player may be ``{player: value}`` for exactly those players
+        (returned as a dict of checked values)."""
+        if self.per_player and players is not None and isinstance(value, Mapping):
+            if set(value) != set(players):
+                raise ConfigError(f"{key}={dict(value)!r} is not valid; give one number, or one per player: "
+                                  f"{', '.join(players)}")
+            return {player: self.check(f"{key}.{player}", player_value) for player, player_value in value.items()}
+        return self.check(key, value)
 
-
-def check_option(option: Option, key: str, value, players: Sequence[str] | None = None):
-    """``value`` as ``option``'s check returns it. With ``players``, an option taken per player may also be
-    ``{player: value}`` for exactly those players (returned as a dict of checked values)."""
-    if option.per_player and players is not None and isinstance(value, Mapping):
-        if set(value) != set(players):
-            raise ConfigError(f"{key}={dict(value)!r} is not valid; give one number, or one per player: "
-                              f"{', '.join(players)}")
-        return {player: option.check(f"{key}.{player}", player_value) for player, player_value in value.items()}
-    return option.check(key, value)
+    def __repr__(self) -> str:
+        return f"Option({self.default!r}, {getattr(self.check, '__name__', self.check)!r}, {self.doc!r})"
 
 
 @cache
 def options_of(owner: type) -> dict[str, Option]:
-    """``owner``'s options with its bases' (bases first)."""
+    """``owner``'s options by name, its bases' first (in the order they are declared)."""
     options: dict[str, Option] = {}
     for cls in reversed(owner.__mro__):
-        options.update(vars(cls).get("options", {}))
+        options.update({name: value for name, value in vars(cls).items() if isinstance(value, Option)})
     return options
 
 
-@cache
-def defaults_of(owner: type) -> dict[str, Any]:
-    """The default of each of ``owner``'s options: its dataclass field's, or its (and its bases')
-    ``__init__``'s keyword-only argument's; :data:`NO_DEFAULT` where there is none.
+class OptionOwner:
+    """The base of what declares options (rules, schemes, wrappers): it takes them in its constructor."""
 
-    Raises TypeError when the options are not exactly those fields or keyword-only arguments.
-    """
-    if dataclasses.is_dataclass(owner):
-        found = {field.name: NO_DEFAULT if field.default is dataclasses.MISSING else field.default
-                 for field in dataclasses.fields(owner)}
-    else:
-        found = {}
-        for cls in reversed(owner.__mro__):
-            if cls is not object and "__init__" in vars(cls):
-                found.update({parameter.name: parameter.default
-                              for parameter in inspect.signature(cls.__init__).parameters.values()
-                              if parameter.kind is parameter.KEYWORD_ONLY})
-    declared = options_of(owner)
-    if set(found) != set(declared):
-        raise TypeError(f"{owner.__name__} declares options {sorted(declared)} but takes {sorted(found)}; "
-                        "each option must be a keyword-only argument (or dataclass field) and the other way round")
-    return {name: found[name] for name in declared}
+    def _take_options(self, given: Mapping[str, Any], players: Sequence[str] | None = None) -> None:
+        """Set each declared option as an attribute: its value in ``given`` or its default, checked
+        (``players``: see :meth:`Option.parse`)."""
+        declared = options_of(type(self))
+        unknown = [name for name in given if name not in declared]
+        if unknown:
+            raise TypeError(f"{type(self).__name__} takes no option {unknown[0]!r}; its options: "
+                            f"{', '.join(declared) or 'none'}")
+        for name, option in declared.items():
+            value = given.get(name, option.default)
+            if value is REQUIRED:
+                raise TypeError(f"{type(self).__name__} needs option {name!r}")
+            setattr(self, name, option.parse(name, value, players))
 
-
-_PRECHECKED: ContextVar[bool] = ContextVar("optimizer_options_prechecked", default=False)
-
-
-@contextmanager
-def prechecked() -> Iterator[None]:
-    """Construct without checking options: for the registry, which has checked the whole config."""
-    token = _PRECHECKED.set(True)
-    try:
-        yield
-    finally:
-        _PRECHECKED.reset(token)
-
-
-def checked(owner, name: str, value, players: Sequence[str] | None = None):
-    """``value`` of option ``name`` of ``owner`` (an instance), as the option's check returns it; as given
-    under :func:`prechecked`. ``players``: see :func:`check_option`."""
-    if _PRECHECKED.get():
-        return value
-    return check_option(options_of(type(owner))[name], name, value, players)
-
-
-def check_fields(rule) -> None:
-    """Check the option fields of ``rule``, a frozen dataclass (call it from ``__post_init__``); a check's
-    normalised value replaces the field's."""
-    if _PRECHECKED.get():
-        return
-    for name in options_of(type(rule)):
-        value = getattr(rule, name)
-        found = checked(rule, name, value)
-        if found is not value:
-            object.__setattr__(rule, name, found)
+    def option_values(self) -> dict[str, Any]:
+        """The value of each of this owner's options."""
+        return {name: getattr(self, name) for name in options_of(type(self))}

@@ -40,8 +40,8 @@ class PastExtragradient(GameOptimizer):
 
     scheme_state = ("previous_grads",)
 
-    def __init__(self, game, rules, **common):
-        super().__init__(game, rules, **common)
+    def __init__(self, game, rules, **options):
+        super().__init__(game, rules, **options)
         self.previous_grads: dict | None = None
 
     def step(self, sample: Sample) -> StepReport:

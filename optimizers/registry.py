@@ -1,16 +1,14 @@
 """The game optimizers by name: a scheme composed with a per-player rule, built from a config.
 
-Adding an optimizer is one line in ``OPTIMIZERS`` (and, for a new scheme, one new file). Each rule,
-scheme and wrapper declares and checks its own options (:mod:`optimizers.options`); this module
-gathers them into ``DEFAULTS`` and checks a whole config with their checks.
+An optimizer config is one flat dict: ``name`` (a key of :data:`OPTIMIZERS`) and options. The options
+of optimizer ``name`` are those its rule, its scheme and the wrappers (:data:`WRAPPERS`) declare
+(:mod:`optimizers.options`), with their owners' defaults: :func:`options_for` and :func:`defaults_for`.
+A config may also hold the options of other optimizers (a run's config holds every key of
+:data:`DEFAULTS`): they are checked and left out of the optimizer.
 """
 from __future__ import annotations
 
-import copy
-import json
-
-from collections.abc import Mapping
-from functools import partial
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -26,14 +24,14 @@ from .consensus import Consensus
 from .extragradient import Extragradient
 from .lookahead import Lookahead
 from .optimistic import Optimistic
-from .options import NO_DEFAULT, Option, check_option, defaults_of, options_of, prechecked
+from .options import Option, options_of
 from .past_extragradient import PastExtragradient
 from .rules import SGD, Adam
 from .sga import SymplecticGradientAdjustment
 from .simultaneous import Simultaneous
 
-__all__ = ["AVERAGING", "DEFAULTS", "OPTIMIZERS", "OPTIONS", "WRAPPERS", "CheckedConfig", "build_optimizer",
-           "validate_config"]
+__all__ = ["AVERAGING", "DEFAULTS", "OPTIMIZERS", "OWN_DEFAULT", "WRAPPERS", "build_optimizer", "defaults_for",
+           "options_for", "validate_config"]
 
 OPTIMIZERS = {
     "gda": (Simultaneous, SGD),
@@ -53,126 +51,133 @@ OPTIMIZERS = {
     "cgd": (CompetitiveGradientDescent, SGD),
     "acgd": (AdaptiveCompetitiveGradientDescent, ACGDStepSizes),
 }
+"""Each optimizer's name, scheme and rule. Adding an optimizer is one line here."""
 
 WRAPPERS = (Lookahead, Averaged)
 """Wrap any scheme, innermost first, when their options turn them on (see :func:`build_optimizer`)."""
 
-_NAME = Option(partial(check_choice, choices=tuple(OPTIMIZERS)), "the optimizer: a key of OPTIMIZERS")
-_DEFAULTS_NO_OWNER_GIVES = {"name": "adam", "lr": 1e-4}
-"""The optimizer's name, and the step size: every rule takes one, none has a default."""
-_LISTED_FIRST = (Adam, SGD, Alternating, Optimistic, Averaged)
-"""Owners whose options come first in ``DEFAULTS``, so that its keys keep the order they have always had
-(:data:`ali_opt.config.DISTINGUISHING_KEYS`, and so run labels, list them in that order); the other
-owners follow in ``OPTIMIZERS`` order (scheme, then rule), then ``WRAPPERS``."""
+DEFAULT_NAME = "adam"
+"""The optimizer of a config that names none."""
+
+OWN_DEFAULT = "default"
+"""The value of an option that stands for its owner's default in the optimizer the config names.
+:data:`DEFAULTS` holds it for an option that owners default differently."""
 
 
-def _gather() -> tuple[dict[str, Option], dict]:
-    """Every option of every rule, scheme and wrapper, and its default; an option that several owners
-    take must be one :class:`Option` with one default."""
-    owners = dict.fromkeys([*_LISTED_FIRST, *(cls for pair in OPTIMIZERS.values() for cls in pair), *WRAPPERS])
-    options, defaults = {"name": _NAME}, dict(_DEFAULTS_NO_OWNER_GIVES)
-    for owner in owners:
-        for name, default in defaults_of(owner).items():
-            option = options_of(owner)[name]
-            if options.setdefault(name, option) is not option:
-                raise TypeError(f"{owner.__name__} and another owner declare option {name!r} differently")
-            if default is not NO_DEFAULT and defaults.setdefault(name, default) != default:
-                raise TypeError(f"{owner.__name__} defaults option {name!r} to {default!r}, another owner to "
-                                f"{defaults[name]!r}")
-    missing = [name for name in options if name not in defaults]
-    if missing:
-        raise TypeError(f"no default for options {missing}")
-    return options, {name: defaults[name] for name in options}
+def owners_of(name: str) -> tuple[type, ...]:
+    """What optimizer ``name`` is built from, in the order its options are listed: rule, scheme, wrappers."""
+    scheme, rule = OPTIMIZERS[name]
+    return (rule, scheme, *WRAPPERS)
 
 
-OPTIONS, DEFAULTS = _gather()
-"""``OPTIONS``: how each key of an optimizer config is checked and what it is (``OPTIONS[key].doc``).
-``DEFAULTS``: every key an optimizer config may hold, with its default; each optimizer uses the keys that
-apply to it. Both gathered from the rules, schemes and wrappers that own the options."""
+def options_for(name: str) -> dict[str, Option]:
+    """The options of optimizer ``name``: its rule's, its scheme's and the wrappers'. Raises TypeError
+    when two of them declare one name differently (the config could not tell them apart)."""
+    options: dict[str, Option] = {}
+    for owner in owners_of(name):
+        for key, option in options_of(owner).items():
+            if options.setdefault(key, option) is not option:
+                raise TypeError(f"optimizer {name!r}: {owner.__name__} and another of its parts declare option {key!r} "
+                                "differently; give one of them another name")
+    return options
+
+
+def defaults_for(name: str) -> dict:
+    """The complete config of optimizer ``name``: its name, and each of its options with its owner's default."""
+    return {"name": name, **{key: option.default for key, option in options_for(name).items()}}
+
+
+def every_option() -> dict[str, list[Option]]:
+    """Each option name any optimizer takes, with its declarations (one per owner that declares it
+    differently): the rules' first, then the schemes', then the wrappers', in :data:`OPTIMIZERS` order."""
+    rules = dict.fromkeys(rule for _, rule in OPTIMIZERS.values())
+    schemes = dict.fromkeys(scheme for scheme, _ in OPTIMIZERS.values())
+    declared: dict[str, list[Option]] = {}
+    for owner in (*rules, *schemes, *WRAPPERS):
+        for key, option in options_of(owner).items():
+            if option not in declared.setdefault(key, []):
+                declared[key].append(option)
+    return declared
+
+
+def every_default() -> dict:
+    """Every key an optimizer config may hold, with its default: :data:`OWN_DEFAULT` where owners
+    default one name differently (each optimizer then takes its own owner's)."""
+    defaults = {"name": DEFAULT_NAME}
+    for key, options in every_option().items():
+        values = [option.default for option in options]
+        defaults[key] = values[0] if all(_same(value, values[0]) for value in values) else OWN_DEFAULT
+    return defaults
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+DEFAULTS = every_default()
+"""Every key an optimizer config may hold, with its default; each optimizer uses the keys it takes
+(:func:`options_for`). A run's config starts from it."""
 
 
 _IN_WORDS = {1: "one", 2: "two", 3: "three"}
 
 
-class CheckedConfig(dict):
-    """What :func:`validate_config` returns: a complete optimizer config, checked for a game with ``players``.
-
-    :func:`build_optimizer` builds it for a game with those players without checking it again. It cannot be
-    changed in place; a changed copy (``{**config, "lr": 0.1}``) is a plain dict, checked again.
-    """
-
-    def __init__(self, config: Mapping, players: tuple[str, ...]):
-        super().__init__(config)
-        self.players = tuple(players)
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("a checked optimizer config cannot be changed; change a copy ({**config, key: value}), "
-                        "which is checked again")
-
-    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self):
-        return type(self), (dict(self), self.players)
-
-
-_CHECKED: dict[tuple[str, tuple[str, ...], str], CheckedConfig] = {}
-"""The configs this process has checked, by content: a cell's config is checked once per
-process (its config hook), and its later uses (building, the FLOPs cache key) find it here."""
-
-
-def validate_config(config: Mapping, players: tuple[str, ...], key: str = "optimizer") -> CheckedConfig:
-    """``config`` completed with ``DEFAULTS`` and checked by the options' owners for a game with
-    ``players``; raises :class:`ConfigError` naming the first bad key (prefixed by ``key``).
-
-    A config already checked in this process (same content, players and key) is not checked
-    again: a copy of the earlier result is returned."""
-    if isinstance(config, CheckedConfig) and config.players == tuple(players):
-        return config
-    try:
-        content = (json.dumps(config, sort_keys=True), tuple(players), key)
-    except TypeError:  # not JSON (a tensor of per-member step sizes): checked every time
-        content = None
-    if content in _CHECKED:
-        return copy.deepcopy(_CHECKED[content])
-    checked = _validate(config, players, key)
-    if content is not None:
-        _CHECKED[content] = checked
-    return copy.deepcopy(checked)
-
-
-def _validate(config: Mapping, players: tuple[str, ...], key: str) -> CheckedConfig:
-    unknown = sorted(set(config) - set(DEFAULTS))
+def validate_config(config: Mapping, players: Sequence[str], key: str = "optimizer") -> dict:
+    """The complete config of the optimizer ``config`` names, for a game with ``players``: each of its
+    options as given, else its owner's default, checked by its owner (normalised: betas a tuple,
+    ``"auto"`` None). The keys of other optimizers' options are checked too, and left out. Raises one
+    :class:`ConfigError` line naming the first bad key (prefixed by ``key``) and what is valid."""
+    declared = every_option()
+    unknown = sorted(set(config) - {"name"} - set(declared))
     if unknown:
-        raise ConfigError(f"{key}.{unknown[0]} is not an optimizer option; valid options: {', '.join(DEFAULTS)}")
-    config = {**DEFAULTS, **config}
-    checked = {name: check_option(option, f"{key}.{name}", config[name], players) for name, option in OPTIONS.items()}
-    name = checked["name"]
+        raise ConfigError(f"{key}.{unknown[0]} is not an optimizer option; valid options: name, {', '.join(declared)}")
+    name = check_choice(f"{key}.name", config.get("name", DEFAULT_NAME), OPTIMIZERS)
+    players = tuple(players)
     count = OPTIMIZERS[name][0].player_count
     if count is not None and len(players) != count:
         raise ConfigError(f"{key}.name={name!r} is not valid for a game with players {list(players)}; "
                           f"{name} needs {_IN_WORDS.get(count, count)} players")
-    return CheckedConfig(checked, players)
+    own = options_for(name)
+    for option_key in declared:
+        if option_key in config and option_key not in own and not _is_own_default(config[option_key]):
+            _parse_by_any(declared[option_key], f"{key}.{option_key}", config[option_key], players)
+    checked = {"name": name}
+    for option_key, option in own.items():
+        value = config.get(option_key, OWN_DEFAULT)
+        value = option.default if _is_own_default(value) else value
+        checked[option_key] = option.parse(f"{key}.{option_key}", value, players)
+    return checked
+
+
+def _is_own_default(value) -> bool:
+    return isinstance(value, str) and value == OWN_DEFAULT
+
+
+def _parse_by_any(options: list[Option], key: str, value, players: tuple[str, ...]) -> None:
+    """Raise the first declaration's ConfigError unless ``value`` is valid for one of ``options``."""
+    errors = []
+    for option in options:
+        try:
+            option.parse(key, value, players)
+            return
+        except ConfigError as error:
+            errors.append(error)
+    raise errors[0]
 
 
 def build_optimizer(game: Game, config: Mapping, key: str = "optimizer") -> GameOptimizer | Lookahead | Averaged:
-    """The optimizer ``config["name"]`` for ``game``; missing keys take ``DEFAULTS``.
-
-    ``config`` is checked once, by :func:`validate_config` (a :class:`CheckedConfig` for ``game``'s players
-    is not checked again), which raises :class:`ConfigError` naming the key (prefixed by ``key``) for any
-    bad value; the rules, scheme and wrappers are then built without checking their options again.
-    """
-    players = tuple(game.players)
-    if not (isinstance(config, CheckedConfig) and config.players == players):
-        config = validate_config(config, players, key)
+    """The optimizer ``config["name"]`` for ``game``, its options as :func:`validate_config` completes
+    and checks them (a bad value raises :class:`ConfigError` naming the key, prefixed by ``key``); a
+    wrapper is applied when its options turn it on."""
+    config = validate_config(config, game.players, key)
     scheme, rule = OPTIMIZERS[config["name"]]
-    with prechecked():
-        rules = {player: rule(**{name: _for_player(config[name], player, name) for name in options_of(rule)})
-                 for player in players}
-        optimizer = scheme(game, rules, **{name: config[name] for name in options_of(scheme)})
-        for wrapper in WRAPPERS:
-            wrapper_options = {name: config[name] for name in options_of(wrapper)}
-            if wrapper.turned_on(wrapper_options):
-                optimizer = wrapper(optimizer, **wrapper_options)
+    rules = {player: rule(**{name: _for_player(config[name], player, name) for name in options_of(rule)})
+             for player in game.players}
+    optimizer = scheme(game, rules, **{name: config[name] for name in options_of(scheme)})
+    for wrapper in WRAPPERS:
+        wrapper_options = {name: config[name] for name in options_of(wrapper)}
+        if wrapper.turned_on(wrapper_options):
+            optimizer = wrapper(optimizer, **wrapper_options)
     return optimizer
 
 

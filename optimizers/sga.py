@@ -5,11 +5,11 @@ from functools import partial
 
 import torch
 
-from ali_opt.errors import check_choice, check_real
+from ali_opt.errors import check_bool, check_choice, check_real
 
 from .base import GameOptimizer, Sample, StepReport
 from .field import GameField, combine, dot, flat, members_of
-from .options import Option, check_bool, checked
+from .options import Option
 
 ALIGNMENT_EPSILON = 0.1
 """The paper's :math:`\\epsilon` in the sign rule (Balduzzi et al., 2018, Algorithm 1)."""
@@ -50,19 +50,10 @@ class SymplecticGradientAdjustment(GameOptimizer):
     evaluations.
     """
 
-    options = {
-        "sga_lambda": Option(check_real, "sga: weight of the antisymmetric adjustment (its magnitude when sga_align)"),
-        "sga_align": Option(check_bool, "sga: the paper's sign rule for sga_lambda; false keeps sga_lambda as given"),
-        "sga_align_norm": Option(partial(check_choice, choices=ALIGN_NORMS),
-                                 "sga: sga_align divides by the number of tensors (DeepMind's code) or of scalars"),
-    }
-
-    def __init__(self, game, rules, *, sga_lambda: float = 1.0, sga_align: bool = True,
-                 sga_align_norm: str = "tensors", **common):
-        super().__init__(game, rules, **common)
-        self.sga_lambda = checked(self, "sga_lambda", sga_lambda)
-        self.sga_align = checked(self, "sga_align", sga_align)
-        self.sga_align_norm = checked(self, "sga_align_norm", sga_align_norm)
+    sga_lambda = Option(1.0, check_real, "sga: weight of the antisymmetric adjustment (its magnitude when sga_align)")
+    sga_align = Option(True, check_bool, "sga: the paper's sign rule for sga_lambda; false keeps sga_lambda as given")
+    sga_align_norm = Option("tensors", partial(check_choice, choices=ALIGN_NORMS),
+                            "sga: sga_align divides by the number of tensors (DeepMind's code) or of scalars")
 
     def step(self, sample: Sample) -> StepReport:
         field = GameField(self.game, self.params, sample(), full=True, weight_decay=self.weight_decay)

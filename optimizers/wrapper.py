@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 from .base import GameOptimizer, Sample, StepReport
+from .options import OptionOwner
 
 
-class OptimizerWrapper:
+class OptimizerWrapper(OptionOwner):
     """Steps ``inner``, then does its own work (:meth:`after_step`) on the new iterates.
 
     What the wrapper does not define (players, parameter_names, params, grad_evals, game, the
     parameter helpers ...) is the inner optimizer's. ``count`` is the number of steps taken.
-    A wrapper declares its options as a scheme does (:mod:`optimizers.options`), keyword-only.
+    A wrapper declares its options as a scheme does (:mod:`optimizers.options`), taken by keyword.
     """
 
-    def __init__(self, inner: GameOptimizer):
+    def __init__(self, inner: GameOptimizer, **options):
         self.inner = inner
         self.count = 0
+        self._take_options(options)
 
     def __getattr__(self, name):
         if name == "inner":  # not set yet (copy, unpickling): no recursion

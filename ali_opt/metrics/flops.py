@@ -37,7 +37,6 @@ update rules, activations and BatchNorm is not counted, and is small beside them
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import hashlib
 import json
@@ -133,13 +132,8 @@ def _forced_iterations(iterations: int) -> Callable[[Any], None]:
     after one iteration at a zero residual)."""
     def prepare(base) -> None:
         base.cgd_max_iter, base.cgd_tol, base.cgd_atol = iterations, 0.0, 0.0
-        base.rules = {player: dataclasses.replace(rule, lr=1.0) if "lr" in _fields(rule) else rule
-                      for player, rule in base.rules.items()}
+        base.rules = {player: rule.replace(lr=1.0) for player, rule in base.rules.items()}
     return prepare
-
-
-def _fields(rule) -> set[str]:
-    return {field.name for field in dataclasses.fields(rule)} if dataclasses.is_dataclass(rule) else set()
 
 
 def measure_step_cost(game: torch.nn.Module, optimizer, sample: Callable[[], Any]) -> StepCost:

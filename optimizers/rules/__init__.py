@@ -6,6 +6,7 @@ can be saved with ``torch.save`` and loaded with ``weights_only=True``. Game sch
 (simultaneous, extragradient, ...) compose a scheme with one rule per player.
 """
 from .adam import Adam
+from .rule import Rule
 from .sgd import SGD
 
-__all__ = ["Adam", "SGD"]
+__all__ = ["Adam", "Rule", "SGD"]

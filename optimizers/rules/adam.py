@@ -1,14 +1,12 @@
 """Adam (Kingma & Ba, 2015)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
 from ali_opt.errors import ConfigError, check_fraction, check_positive
 
-from ..options import Option, check_fields
+from ..options import Option
+from .rule import Rule
 from .step_size import STEP_SIZE, descend_
 
 
@@ -19,8 +17,7 @@ def check_betas(key: str, betas) -> tuple[float, float]:
     return tuple(check_fraction(f"{key}[{index}]", beta) for index, beta in enumerate(betas))
 
 
-@dataclass(frozen=True)
-class Adam:
+class Adam(Rule):
     r"""Adam step, with the bias corrections of Kingma & Ba (2015, Algorithm 1).
 
     .. math::
@@ -36,18 +33,9 @@ class Adam:
     :class:`~ali_opt.errors.ConfigError`.
     """
 
-    options: ClassVar = {
-        "lr": STEP_SIZE,
-        "betas": Option(check_betas, "Adam rules: the decay rates of the moment estimates"),
-        "eps": Option(check_positive, "Adam rules: added to the square root of the second moment", per_player=True),
-    }
-
-    lr: float | torch.Tensor
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-
-    def __post_init__(self):
-        check_fields(self)
+    lr = STEP_SIZE
+    betas = Option((0.9, 0.999), check_betas, "Adam rules: the decay rates of the moment estimates")
+    eps = Option(1e-8, check_positive, "Adam rules: added to the square root of the second moment", per_player=True)
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {

@@ -1,19 +1,16 @@
 """Stochastic gradient descent with optional heavy-ball momentum."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
 from ali_opt.errors import check_fraction
 
-from ..options import Option, check_fields
+from ..options import Option
+from .rule import Rule
 from .step_size import STEP_SIZE, descend_
 
 
-@dataclass(frozen=True)
-class SGD:
+class SGD(Rule):
     r"""SGD step, as ``torch.optim.SGD`` (dampening 0, no Nesterov) defines it.
 
     .. math::
@@ -27,16 +24,8 @@ class SGD:
     ensemble member (see :mod:`.step_size`). A bad value raises a :class:`~ali_opt.errors.ConfigError`.
     """
 
-    options: ClassVar = {
-        "lr": STEP_SIZE,
-        "momentum": Option(check_fraction, "SGD rules: heavy-ball momentum, in [0, 1)", per_player=True),
-    }
-
-    lr: float | torch.Tensor
-    momentum: float = 0.0
-
-    def __post_init__(self):
-        check_fields(self)
+    lr = STEP_SIZE
+    momentum = Option(0.0, check_fraction, "SGD rules: heavy-ball momentum, in [0, 1)", per_player=True)
 
     def init(self, params: list[torch.Tensor]) -> dict:
         return {"momentum_buffer": []} if self.momentum else {}

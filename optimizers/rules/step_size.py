@@ -29,9 +29,9 @@ def check_step_size(key: str, value):
     return check_positive(key, value)
 
 
-STEP_SIZE = Option(check_step_size, "a number, or {player: number} for per-player (two time-scale) rates; "
+STEP_SIZE = Option(1e-4, check_step_size, "a number, or {player: number} for per-player (two time-scale) rates; "
                    "ensembles: a list per member", per_player=True)
-"""``lr``, the option of every rule (its default is the registry's)."""
+"""``lr``, the option of every rule; its default, 1e-4, is the ALI paper's step size."""
 
 
 def descend_(steps: list[torch.Tensor], lr: float | torch.Tensor, denominator: float = 1.0) -> list[torch.Tensor]:

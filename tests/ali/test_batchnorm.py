@@ -77,7 +77,7 @@ def test_averaged_model_recomputes_statistics_over_the_training_set_and_restores
     with torch.no_grad():
         for name, parameter in averaged_copy.named_parameters():
             player = game.player_of(name)
-            parameter.copy_(optimizer.average[player][optimizer.parameter_names[player].index(name)])
+            parameter.copy_(optimizer.averaged[player][optimizer.parameter_names[player].index(name)])
     norms = [m for m in averaged_copy.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for norm in norms:
         norm.reset_running_stats()

@@ -56,7 +56,7 @@ def test_each_member_follows_its_separate_run(game, name):
         for parameter_name, parameter in alone.named_parameters():
             assert relative_error(member[parameter_name], parameter.detach()) < 1e-6, parameter_name
         for player in alone.players:
-            for found, expected in zip(training.optimizer.average[player], optimizer.average[player]):
+            for found, expected in zip(training.optimizer.averaged[player], optimizer.averaged[player]):
                 assert relative_error(found[i], expected) < 1e-6
         for found, expected in zip(ensemble_reports, reports):
             scalars = member_scalars(found, ensemble)
@@ -186,8 +186,8 @@ def test_resume_continues_bit_for_bit(tmp_path, config):
     assert all(torch.equal(a, b) for a, b in zip(found.pop(generators)["batch_generators"],
                                                  expected.pop(generators)["batch_generators"]))
     assert found.keys() == expected.keys() and all(torch.equal(found[key], expected[key]) for key in found)
-    for player, average in straight.optimizer.average.items():
-        assert all(torch.equal(a, b) for a, b in zip(resumed.optimizer.average[player], average))
+    for player, average in straight.optimizer.averaged.items():
+        assert all(torch.equal(a, b) for a, b in zip(resumed.optimizer.averaged[player], average))
 
 
 def _paper_game(seed: int, model: str = "mixture_paper"):

@@ -84,4 +84,4 @@ def test_state_round_trip_continues_bit_for_bit(name, average):
     assert resumed.grad_evals == optimizer.grad_evals
     if average != "none":
         for player in game.players:
-            assert all(map(torch.equal, optimizer.average[player], resumed.average[player]))
+            assert all(map(torch.equal, optimizer.averaged[player], resumed.averaged[player]))
