@@ -90,6 +90,10 @@ def training_defaults():
     # samples 0: off; with samples > 0 a missing network or a wrong hash fails the config, before any data is read
     sample_quality = {"samples": 0, "real_images": 1000, "network": "", "sha256": "", "precision": "bf16", "k": 3,
                       "kid_subsets": 100, "kid_subset_size": 1000, "cache": ""}
+    # Digit-level measures, logged on MNIST only (ali_opt/metrics/run_digit_measures.py; other datasets ignore it):
+    # class_fid, class_kid, modes, class_kl of `samples` generated images and recon_class_accuracy of the first
+    # `images` test images, through a digit classifier trained once and cached beside the features. samples 0: off
+    digits = {"samples": 1000, "images": 1000}
     # How a sweep selects step sizes (ali_opt/records/selection.py), recorded in every run; training ignores them.
     select_by = None  # a validation metric the run logs (kid_valid, ...); None: kid_valid, else recon_mse_valid
     select_last = 3  # evaluations averaged into a run's final value

@@ -17,6 +17,11 @@
   sample quality on, the whole step-0 dict is cached on disk, keyed by the game's state, the
   data and the evaluation config (:mod:`ali_opt.metrics.untrained_metrics_cache`): the cells
   of a sweep that share a seed share it.
+- on MNIST, the digit-level measures (:mod:`ali_opt.metrics.run_digit_measures`, ``digits``):
+  ``class_fid``, ``class_kid``, ``modes``, ``class_kl``, ``recon_class_accuracy``, and at
+  step 0 ``classifier_accuracy`` and the floors ``class_fid_floor``, ``class_kid_floor``,
+  ``modes_floor``, ``class_kl_floor`` (computed at every evaluation, step 0 included, outside
+  the step-0 cache).
 
 Everything here runs in evaluation mode and draws its prior samples from its own generator
 (seed :data:`SAMPLE_SEED`), so evaluating never changes a run's trajectory.
@@ -32,6 +37,7 @@ from ..errors import ConfigError, check_choice, check_integer
 from .reconstruction import evaluation_mode, reconstruction_mse
 from .probe import FEATURES, encoder_features, fit_and_score
 from . import untrained_metrics_cache
+from .run_digit_measures import check_digits, digit_metrics
 from .run_sample_quality import sample_quality_metrics, step0_baselines
 from .sample_quality_config import check_sample_quality, check_selection_config, sample_quality_on
 
@@ -56,11 +62,18 @@ def check_quality_config(config: dict) -> None:
         raise ConfigError("diversity_samples=1 is not valid; it needs at least 2 images (0: not measured)")
     check_sample_quality(config)
     check_selection_config(config)
+    check_digits(config)
 
 
 def quality_metrics(game: ALIGame, dataset: Dataset, config: dict, step: int | None = None) -> dict[str, float]:
     """The metrics of this module that ``config`` and ``dataset`` allow, by name; at ``step`` 0
-    (the untrained model) with the baselines, read from the step-0 cache when it holds them."""
+    (the untrained model) with the baselines, read from the step-0 cache when it holds them
+    (the digit-level measures excepted)."""
+    return {**_cached_metrics(game, dataset, config, step), **digit_metrics(game, dataset, config, SAMPLE_SEED, step)}
+
+
+def _cached_metrics(game: ALIGame, dataset: Dataset, config: dict, step: int | None) -> dict[str, float]:
+    """:func:`quality_metrics` but the digit-level measures."""
     if step == 0 and sample_quality_on(config, dataset):
         key = untrained_metrics_cache.step0_key(game, dataset, config)
         cached = untrained_metrics_cache.read_step0(config, key)
