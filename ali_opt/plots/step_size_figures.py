@@ -31,6 +31,7 @@ from matplotlib import pyplot as plt
 from matplotlib.lines import Line2D
 
 from ..records.runs import Run
+from ..records.seed_curves import seed_curves
 from ..records.selection import (Cells, Rule, cell_runs, diverged, final_value, logged_metrics, lower_is_better,
                                  references, run_score, select_with, selection_rule, shared_compute_clock)
 from ..records.statistics import CONFIDENCE, bootstrap_intervals, mean_interval
@@ -183,25 +184,6 @@ def failures_vs_step_size(cells: Cells, path: Path, pdf: bool = False, rule: Rul
     return save_with_legend(figure, path, pdf, *_entry_handles(cells, styles, [_diverged_handle(), *extra]))
 
 
-def _seed_curves(runs: Sequence[Run], metric: str, clock: str | None):
-    """Per seed ``(x, y)`` of ``metric`` against ``clock`` (steps for None), finite values only;
-    and the mean x, the values of every seed (rows) at the steps every seed logged, in order."""
-    curves, by_step = [], []
-    for run in runs:
-        steps, values = run.curve(metric)
-        keep = np.isfinite(values)
-        steps, values = steps[keep], values[keep]
-        x = run.clock_at(steps, clock) if clock else steps.astype(float)
-        curves.append((x, values))
-        by_step.append(dict(zip(steps.tolist(), zip(x, values))))
-    common = sorted(set.intersection(*(set(points) for points in by_step))) if by_step else []
-    if not common:
-        return curves, None
-    x = np.array([[points[step][0] for step in common] for points in by_step])
-    y = np.array([[points[step][1] for step in common] for points in by_step])
-    return curves, (np.mean(x, axis=0), y)
-
-
 CLOCK_NAMES = {"flops": "FLOPs (measured, optimizer steps)", "grad_evals": "gradient evaluations",
                None: "training step", "cpu_time": "CPU time (s, training only, all threads)"}
 
@@ -244,14 +226,14 @@ def selected_curves(cells: Cells, selected: dict[str, float | None], path: Path,
 
 
 def _selected_panel(axis, seeds: Sequence[Run], metric: str, clock: str | None, style: dict) -> None:
-    curves, common = _seed_curves(seeds, metric, clock)
-    for run, (x, y) in zip(seeds, curves):
+    curves = seed_curves(seeds, metric, clock)
+    for run, (x, y) in zip(seeds, curves.seeds):
         axis.plot(x, y, color=style["color"], linewidth=0.7, alpha=0.5)
         if diverged(run) and len(x):
             axis.plot(x[-1], y[-1], color=style["color"], **DIVERGED)
-    if common is None:
+    if not len(curves.x):
         return
-    x, values = common
+    x, values = curves.x, curves.values
     low, high = bootstrap_intervals(values)
     axis.plot(x, np.mean(values, axis=0), **style, linewidth=1.8, markersize=4)
     axis.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)

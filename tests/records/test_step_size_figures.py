@@ -75,3 +75,20 @@ def test_runs_without_sample_quality_still_get_their_figures_and_summary(tmp_pat
     assert len(written) == 7
     markdown = (tmp_path / "summary.md").read_text()
     assert "| adam | 1 | 2 | 0/4 |" in markdown and "no step-0 baseline was logged" in markdown
+
+
+def test_the_diversity_panels_draw_coverage_where_it_was_logged(captured, tmp_path):
+    # Recall reads 0 for every run (a hard threshold), coverage grades: the figures draw coverage when it is logged.
+    runs = [synthetic_run("adam", scale, seed, {"kid_valid": [0.5, 0.2], "kid": [0.5, 0.2], "recall": [0.0, 0.0],
+                                                "coverage": [0.1, 0.3 + 0.1 * seed]}) for scale in (1, 2) for seed in (0, 1)]
+    cells = sweep_runs(runs)
+    rule = selection_rule(cells)
+    figures.failures_vs_step_size(cells, tmp_path / "failures.png", rule=rule)
+    assert captured["failures.png"].axes[1].get_ylabel() == "coverage (test; higher is better)"
+    figures.selected_curves(cells, {"adam": 1.0}, tmp_path / "curves.png", rule=rule)
+    assert [axis.get_ylabel() for axis in captured["curves.png"].axes[::2]] == [
+        "KID (validation)", "KID (test)", "coverage (test)", "reconstruction MSE (test)"]
+    for run in runs:
+        del run.metrics["coverage"]
+    figures.failures_vs_step_size(sweep_runs(runs), tmp_path / "failures.png", rule=rule)
+    assert captured["failures.png"].axes[1].get_ylabel() == "recall (test; higher is better)"
