@@ -16,8 +16,8 @@ loop keeps only its step and its own log, evaluate and save bodies. Steps count 
   run skips the points its counts already reach (both: :meth:`StepSchedule.begin`);
 - a step **saves** (where the schedule saves at all: ``checkpoint_every`` > 0) every
   ``checkpoint_every`` steps, at the last step, and when a stop was requested;
-- ``also_every`` names further periodic actions: ``{"spectrum": 100}`` is due at steps 100,
-  200, ... (0: never);
+- ``periodic`` names further actions and their periods: with ``{"spectrum": 100}``, ``"spectrum"``
+  is due at steps 100, 200, ... (a period of 0: never);
 - a **stop request** (SIGINT or SIGTERM, with ``signals=True``) is read once per step, after the
   step: that step saves, and the loop then raises KeyboardInterrupt, unless it was the last step.
 """
@@ -42,10 +42,11 @@ class Actions:
     save: bool = False
     last: bool = False
     stopping: bool = False
-    also: frozenset[str] = frozenset()
+    periodic: frozenset[str] = frozenset()
+    """The names of the schedule's periodic actions due at this step."""
 
     def __bool__(self) -> bool:
-        return self.log or self.evaluate or self.save or self.last or self.stopping or bool(self.also)
+        return self.log or self.evaluate or self.save or self.last or self.stopping or bool(self.periodic)
 
 
 class StepSchedule:
@@ -57,13 +58,13 @@ class StepSchedule:
 
     def __init__(self, steps: int, *, log_every: int, eval_every: int = 0, eval_points: Sequence[float] | None = (),
                  checkpoint_every: int = 0, budget_grad_evals: float = 0, budget_flops: float = 0,
-                 also_every: Mapping[str, int] | None = None):
+                 periodic: Mapping[str, int] | None = None):
         if log_every < 1:
             raise ValueError(f"log_every={log_every!r} must be at least 1")
         self.steps, self.log_every, self.eval_every = steps, log_every, eval_every
         self.checkpoint_every = checkpoint_every
         self.budget_grad_evals, self.budget_flops = budget_grad_evals, budget_flops
-        self.also_every = dict(also_every or {})
+        self.periodic = dict(periodic or {})
         fractions = list(eval_points or [])
         if budget_flops > 0:
             self.quantity, total = "flops", budget_flops
@@ -94,7 +95,7 @@ class StepSchedule:
             save=self.checkpoint_every > 0 and (step % self.checkpoint_every == 0 or last or stopping),
             last=last,
             stopping=stopping,
-            also=frozenset(name for name, every in self.also_every.items() if every > 0 and step % every == 0),
+            periodic=frozenset(name for name, every in self.periodic.items() if every > 0 and step % every == 0),
         )
 
     def _reached(self, steps: int, grad_evals: float, flops: float) -> bool:

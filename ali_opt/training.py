@@ -1,8 +1,9 @@
 """The ALI training loop: steps, logging, evaluation, checkpoints, divergence and resume.
 
-One call of :func:`train` is one run. It logs through a ``log(name, value, step)``
-callable (Sacred's ``log_scalar``) and hands figure files to ``add_artifact``. Steps are
-counted from 1: the scalars logged at step ``t`` describe the ``t``-th optimizer step.
+One call of :func:`train` is one run, a :class:`TrainingRun` holding its state between steps. It
+logs through a ``log(name, value, step)`` callable (Sacred's ``log_scalar``) and hands figure files to
+``add_artifact``. Steps are counted from 1: the scalars logged at step ``t`` describe the ``t``-th
+optimizer step.
 
 With ``budget_grad_evals`` > 0 a run stops at the first step after which the optimizer's
 cumulative gradient evaluations reach the budget (``steps`` is then a cap): runs of
@@ -39,7 +40,7 @@ from pathlib import Path
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence
 
-from optimizers import Averaged, GameOptimizer, build_optimizer
+from optimizers import Averaged, GameOptimizer, StepReport, build_optimizer, validate_config
 
 from .ali import ALIBatch, ALIGame
 from .runtime.allocator import retain_freed_memory
@@ -59,7 +60,7 @@ from .runtime.rng import capture_rng_state, restore_rng_state
 from .runtime.stopwatch import Stopwatch
 from .runtime.threads import torch_threads
 from .spectrum import logged_spectrum
-from .stepping import StepLoop, StepSchedule
+from .stepping import Actions, StepLoop, StepSchedule
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 """The autocast dtype of each of :data:`ali_opt.config.PRECISIONS`."""
@@ -115,147 +116,188 @@ def train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[
     """Train ALI as ``config`` says; return the run's result (``diverged_at`` is None or a step)."""
     config = json.loads(json.dumps(config))  # plain dicts and lists, as a checkpoint must hold
     with torch_threads(config["threads"]):
-        return _train(config, log, run_dir, add_artifact)
+        return TrainingRun(config, log, run_dir, add_artifact).run()
 
 
-def _train(config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None]) -> dict:
-    parts = build_run(config)
-    game, optimizer, dataset = parts.game, parts.optimizer, parts.dataset
-    step_cost = _step_cost(config, parts)  # before the clocks start, on copies: the run is untouched
-    if config.get("budget_flops", 0) and not step_cost.flops:
-        raise ConfigError(f"budget_flops={config['budget_flops']!r} cannot be reached: FlopCounterMode counts no "
-                          f"FLOPs in a step of model={config['model']!r}; use budget_grad_evals instead")
-    flops = 0
-    start, stopwatch, best_mse, latest_mse = 0, Stopwatch(), float("inf"), float("nan")
-    if config["resume"]:
-        checkpoint = load_checkpoint(config["resume"])
-        _check_resumable(checkpoint["config"], config)
-        game.load_state_dict(checkpoint["game"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        restore_rng_state(checkpoint["rng"], parts.batch_generator)
-        start, best_mse = checkpoint["step"], checkpoint["best_recon_mse"]
-        stopwatch = Stopwatch(*checkpoint["elapsed"])
-        flops = checkpoint.get("flops", step_cost.total(start, optimizer.grad_evals))
+class TrainingRun:
+    """One training run: its parts (:class:`RunParts`), its schedule, and its state between steps.
 
-    latest = {}
+    The state is what a checkpoint holds: ``step`` (the steps taken), ``flops`` (their cumulative
+    FLOPs), ``best_mse`` (the lowest held-out reconstruction error evaluated after a step), the
+    clocks (``stopwatch``), and the game's, the optimizer's and the batch generator's own states.
+    ``grad_evals`` is the optimizer's count of gradient evaluations at the last step seen, so that each
+    step is charged the FLOPs of the evaluations it made. Built, a run starts at step 0, or where the
+    checkpoint named by ``config["resume"]`` stopped (:meth:`resume`).
+    """
 
-    def sample() -> ALIBatch:
-        x = dataset.sample(config["batch_size"], parts.batch_generator)
-        latest["batch"] = game.draw_batch(x, parts.batch_generator)
-        return latest["batch"]
+    def __init__(self, config: dict, log: Log, run_dir: Path | None, add_artifact: Callable[[Path], None]):
+        self.config, self.log, self.run_dir, self.add_artifact = config, log, run_dir, add_artifact
+        self.parts = build_run(config)
+        self.game, self.optimizer, self.dataset = self.parts.game, self.parts.optimizer, self.parts.dataset
+        self.step_cost = _step_cost(config, self.parts)  # before the clocks start, on copies: the run is untouched
+        if config.get("budget_flops", 0) and not self.step_cost.flops:
+            raise ConfigError(f"budget_flops={config['budget_flops']!r} cannot be reached: FlopCounterMode counts no "
+                              f"FLOPs in a step of model={config['model']!r}; use budget_grad_evals instead")
+        self.step, self.flops, self.stopwatch = 0, 0, Stopwatch()
+        self.best_mse, self.latest_mse = float("inf"), float("nan")
+        self.latest_batch: ALIBatch | None = None
+        if config["resume"]:
+            self.resume(config["resume"])
+        self.grad_evals = self.optimizer.grad_evals
+        self.spectrum_batch = self._spectrum_batch() if config["spectrum_every"] else None
+        self.scalars_of = StepScalars(self.optimizer.parameter_names, self.optimizer)  # with a solver: its iterations
 
-    def checkpoint(step: int) -> None:
-        if run_dir is not None:
-            save_checkpoint(run_dir / FILENAME, {
-                "config": config, "step": step, "game": game.state_dict(), "optimizer": optimizer.state_dict(),
-                "rng": capture_rng_state(parts.batch_generator), "elapsed": stopwatch.elapsed(),
-                "best_recon_mse": best_mse, "flops": flops,
+    def resume(self, path: str) -> None:
+        """Continue from the checkpoint at ``path``, bit for bit: the game, the optimizer, the batch
+        generator, the step, the clocks, ``best_mse`` and ``flops``."""
+        checkpoint = load_checkpoint(path)
+        check_resumable(checkpoint["config"], self.config, self.game.players)
+        self.game.load_state_dict(checkpoint["game"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        restore_rng_state(checkpoint["rng"], self.parts.batch_generator)
+        self.step, self.best_mse = checkpoint["step"], checkpoint["best_recon_mse"]
+        self.stopwatch = Stopwatch(*checkpoint["elapsed"])
+        self.flops = checkpoint.get("flops", self.step_cost.total(self.step, self.optimizer.grad_evals))
+
+    def checkpoint(self) -> None:
+        """Save the run's state after step ``step`` (nothing without a run folder)."""
+        if self.run_dir is not None:
+            save_checkpoint(self.run_dir / FILENAME, {
+                "config": self.config, "step": self.step, "game": self.game.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "rng": capture_rng_state(self.parts.batch_generator),
+                "elapsed": self.stopwatch.elapsed(), "best_recon_mse": self.best_mse, "flops": self.flops,
             })
 
-    def training_x() -> torch.Tensor:
+    def sample(self) -> ALIBatch:
+        """A fresh training batch from the run's generator (what the optimizer steps on)."""
+        x = self.dataset.sample(self.config["batch_size"], self.parts.batch_generator)
+        self.latest_batch = self.game.draw_batch(x, self.parts.batch_generator)
+        return self.latest_batch
+
+    def training_x(self) -> torch.Tensor:
         """The latest training batch's data; before the first step, the data step 1 will draw
         (from a copy of the run's generator, which is not advanced)."""
-        if "batch" in latest:
-            return latest["batch"].x
-        peek = torch.Generator(parts.device)
-        peek.set_state(parts.batch_generator.get_state())
-        return dataset.sample(config["batch_size"], peek)
+        if self.latest_batch is not None:
+            return self.latest_batch.x
+        peek = torch.Generator(self.parts.device)
+        peek.set_state(self.parts.batch_generator.get_state())
+        return self.dataset.sample(self.config["batch_size"], peek)
 
-    def evaluate(step: int) -> float:
+    def evaluate(self) -> float:
+        """Log the evaluation at step ``step`` (reconstruction errors, :func:`quality_metrics`, figures if
+        asked), of the averaged parameters for an averaging optimizer; return the held-out error."""
+        config, game, step = self.config, self.game, self.step
         averaged = contextlib.nullcontext()
-        if isinstance(optimizer, Averaged):
-            log("recon_mse_live", reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"])), step)
-            averaged = averaged_model(game, optimizer, dataset, config["eval_batch_size"], config["seed"])
+        if isinstance(self.optimizer, Averaged):
+            self.log("recon_mse_live", reconstruction_mse(game, self.dataset.heldout_batches(config["eval_batch_size"])),
+                     step)
+            averaged = averaged_model(game, self.optimizer, self.dataset, config["eval_batch_size"], config["seed"])
         with averaged:
-            mse = reconstruction_mse(game, dataset.heldout_batches(config["eval_batch_size"]))
-            log("recon_mse", mse, step)
-            log("recon_mse_train", reconstruction_mse(game, [training_x()]), step)
-            for name, value in quality_metrics(game, dataset, config, step).items():
-                log(name, value, step)
+            mse = reconstruction_mse(game, self.dataset.heldout_batches(config["eval_batch_size"]))
+            self.log("recon_mse", mse, step)
+            self.log("recon_mse_train", reconstruction_mse(game, [self.training_x()]), step)
+            for name, value in quality_metrics(game, self.dataset, config, step).items():
+                self.log(name, value, step)
             if config["figures_every_eval"]:
-                _write_figures(game, dataset, f"step{step:07d}_", add_artifact)
+                _write_figures(game, self.dataset, f"step{step:07d}_", self.add_artifact)
         return mse
 
-    def log_spectrum(step: int) -> None:
+    def _spectrum_batch(self) -> ALIBatch:
+        """One fixed batch for the logged spectra, from a stream of its own (not the run's batches)."""
+        generator = torch.Generator(self.parts.device).manual_seed(self.config["seed"] + 1)
+        return self.game.draw_batch(self.dataset.sample(self.config["batch_size"], generator), generator)
+
+    def log_spectrum(self) -> None:
+        """Log the Jacobian's spectrum at step ``step`` (:func:`logged_spectrum`: LM, and LI for the rotation)."""
+        config = self.config
         try:
-            scalars = logged_spectrum(game, spectrum_batch, k=config["spectrum_k"], tol=config["spectrum_tol"],
-                                      maxiter=SPECTRUM_RESTARTS, seed=config["seed"])  # LM, and LI for the rotation
+            scalars = logged_spectrum(self.game, self.spectrum_batch, k=config["spectrum_k"],
+                                      tol=config["spectrum_tol"], maxiter=SPECTRUM_RESTARTS, seed=config["seed"])
         except ArpackNoConvergence:
-            warnings.warn(f"step {step}: ARPACK did not reach spectrum_tol={config['spectrum_tol']} in "
+            warnings.warn(f"step {self.step}: ARPACK did not reach spectrum_tol={config['spectrum_tol']} in "
                           f"{SPECTRUM_RESTARTS} restarts; no spectrum logged at this step", stacklevel=1)
             return
         for name, value in scalars.items():
-            log(name, value, step)
+            self.log(name, value, self.step)
 
-    if config["spectrum_every"]:  # one fixed batch, drawn from a stream of its own (not the run's batches)
-        spectrum_generator = torch.Generator(parts.device).manual_seed(config["seed"] + 1)
-        spectrum_batch = game.draw_batch(dataset.sample(config["batch_size"], spectrum_generator), spectrum_generator)
-    scalars_of = StepScalars(optimizer.parameter_names, optimizer)  # with a solver: its iterations and residual
-    first_bad_step = torch.tensor(-1, device=parts.device)
-    diverged_at, step = None, start
-    budget, budget_flops = config.get("budget_grad_evals", 0), config.get("budget_flops", 0)
-    grad_evals = optimizer.grad_evals
-    schedule = StepSchedule(config["steps"], log_every=config["log_every"], eval_every=config["eval_every"],
+    def log_compute(self, wall: float, cpu: float) -> None:
+        """Place the evaluation at step ``step`` in compute and time."""
+        for name, value in {"grad_evals": self.grad_evals, "flops": self.flops, "wall_time": wall,
+                            "cpu_time": cpu}.items():
+            self.log(name, value, self.step)
+
+    def schedule(self) -> StepSchedule:
+        config = self.config
+        return StepSchedule(config["steps"], log_every=config["log_every"], eval_every=config["eval_every"],
                             eval_points=config.get("eval_points"), checkpoint_every=config["checkpoint_every"],
-                            budget_grad_evals=budget, budget_flops=budget_flops,
-                            also_every={"spectrum": config["spectrum_every"]})
+                            budget_grad_evals=config.get("budget_grad_evals", 0),
+                            budget_flops=config.get("budget_flops", 0), periodic={"spectrum": config["spectrum_every"]})
 
-    def log_compute(step: int, wall: float, cpu: float) -> None:
-        """Place an evaluation in compute and time."""
-        for name, value in {"grad_evals": grad_evals, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
-            log(name, value, step)
-
-    def stopped(step: int) -> str:
-        return f"stopped by a signal after step {step}; resume with resume={run_dir}"
-
-    # resumed: the points up to the checkpoint are done; at step 0, eval_points lists 0
-    if schedule.begin(start, grad_evals=grad_evals, flops=flops):
-        wall, cpu = stopwatch.elapsed()
-        with stopwatch.paused():
-            log_compute(0, wall, cpu)
-            latest_mse = evaluate(0)  # the untrained model: not a candidate for best_recon_mse
-    progress = {"total": None if budget_flops else config["steps"], "desc": config["optimizer"]["name"],
-                "unit": "step", "disable": not config["progress"],
-                "mininterval": 1.0 if sys.stderr.isatty() else 30.0, "file": sys.stderr}
-    with StepLoop(schedule, start, progress=progress, signals=True, stop_message=stopped) as loop:
-        for step in loop:
-            game.set_progress(step)  # instance noise's sigma_t for the batches this step draws
-            report = optimizer.step(sample)
-            flops += step_cost(optimizer.grad_evals - grad_evals)
-            grad_evals = optimizer.grad_evals
-            first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, optimizer.params), step,
-                                         first_bad_step)
-            actions = loop.done(grad_evals=grad_evals, flops=flops)
-            if not actions:
-                continue
-            synchronize(parts.device)
-            wall, cpu = stopwatch.elapsed()
-            with stopwatch.paused():
-                if first_bad_step.item() >= 0:
+    def run(self) -> dict:
+        """Take the steps the schedule says, from ``step`` on; return the run's result."""
+        config, schedule = self.config, self.schedule()
+        # resumed: the points up to the checkpoint are done; at step 0, eval_points lists 0
+        if schedule.begin(self.step, grad_evals=self.grad_evals, flops=self.flops):
+            wall, cpu = self.stopwatch.elapsed()
+            with self.stopwatch.paused():
+                self.log_compute(wall, cpu)
+                self.latest_mse = self.evaluate()  # the untrained model: not a candidate for best_mse
+        progress = {"total": None if config.get("budget_flops", 0) else config["steps"],
+                    "desc": config["optimizer"]["name"], "unit": "step", "disable": not config["progress"],
+                    "mininterval": 1.0 if sys.stderr.isatty() else 30.0, "file": sys.stderr}
+        first_bad_step = torch.tensor(-1, device=self.parts.device)
+        diverged_at = None
+        with StepLoop(schedule, self.step, progress=progress, signals=True, stop_message=self._stopped) as loop:
+            for self.step in loop:
+                self.game.set_progress(self.step)  # instance noise's sigma_t for the batches this step draws
+                report = self.optimizer.step(self.sample)
+                self.flops += self.step_cost(self.optimizer.grad_evals - self.grad_evals)
+                self.grad_evals = self.optimizer.grad_evals
+                first_bad_step = torch.where((first_bad_step < 0) & ~all_finite(report, self.optimizer.params),
+                                             self.step, first_bad_step)
+                actions = loop.done(grad_evals=self.grad_evals, flops=self.flops)
+                if not actions:
+                    continue
+                synchronize(self.parts.device)
+                if first_bad_step.item() >= 0:  # checked where the step's actions sync the device anyway
                     diverged_at = int(first_bad_step)
                     break
-                if actions.log:
-                    scalars = scalars_of(report)
-                    for name, value in {**scalars, "flops": flops, "wall_time": wall, "cpu_time": cpu}.items():
-                        log(name, value, step)
-                    loop.bar.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
-                                         recon_mse=f"{latest_mse:.4f}", refresh=False)
-                if "spectrum" in actions.also:
-                    log_spectrum(step)
-                if actions.evaluate:
-                    if not actions.log:
-                        log_compute(step, wall, cpu)
-                    latest_mse = evaluate(step)
-                    best_mse = min(best_mse, latest_mse)
-                if actions.save:
-                    checkpoint(step)
-    wall, cpu = stopwatch.elapsed()  # training time only: the final figures are not part of it
-    if diverged_at is None:
-        _write_figures(game, dataset, "", add_artifact)
-    return {"steps": step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
-            "best_recon_mse": best_mse if best_mse < float("inf") else None, "grad_evals": optimizer.grad_evals,
-            "budget_grad_evals": budget or None, "flops": flops, "budget_flops": budget_flops or None,
-            "wall_time": wall, "cpu_time": cpu}
+                self._act(actions, report, loop.bar)
+        return self._result(diverged_at)
+
+    def _act(self, actions: Actions, report: StepReport, bar) -> None:
+        """Do what the schedule says at step ``step`` (the clocks paused): log, the spectrum, evaluate, save."""
+        wall, cpu = self.stopwatch.elapsed()
+        with self.stopwatch.paused():
+            if actions.log:
+                scalars = self.scalars_of(report)
+                for name, value in {**scalars, "flops": self.flops, "wall_time": wall, "cpu_time": cpu}.items():
+                    self.log(name, value, self.step)
+                bar.set_postfix(loss_g=f"{scalars['loss_g']:.3f}", loss_d=f"{scalars['loss_d']:.3f}",
+                                recon_mse=f"{self.latest_mse:.4f}", refresh=False)
+            if "spectrum" in actions.periodic:
+                self.log_spectrum()
+            if actions.evaluate:
+                if not actions.log:
+                    self.log_compute(wall, cpu)
+                self.latest_mse = self.evaluate()
+                self.best_mse = min(self.best_mse, self.latest_mse)
+            if actions.save:
+                self.checkpoint()
+
+    def _result(self, diverged_at: int | None) -> dict:
+        """The run's result; the final figures when it did not diverge (not counted in its time)."""
+        wall, cpu = self.stopwatch.elapsed()
+        if diverged_at is None:
+            _write_figures(self.game, self.dataset, "", self.add_artifact)
+        budget, budget_flops = self.config.get("budget_grad_evals", 0), self.config.get("budget_flops", 0)
+        return {"steps": self.step if diverged_at is None else diverged_at - 1, "diverged_at": diverged_at,
+                "best_recon_mse": self.best_mse if self.best_mse < float("inf") else None,
+                "grad_evals": self.optimizer.grad_evals, "budget_grad_evals": budget or None, "flops": self.flops,
+                "budget_flops": budget_flops or None, "wall_time": wall, "cpu_time": cpu}
+
+    def _stopped(self, step: int) -> str:
+        return f"stopped by a signal after step {step}; resume with resume={self.run_dir}"
 
 
 def _step_cost(config: dict, parts: RunParts) -> StepCost:
@@ -281,9 +323,13 @@ def _write_figures(game: ALIGame, dataset: Dataset, prefix: str, add_artifact: C
             add_artifact(path)
 
 
-def _check_resumable(saved: dict, config: dict) -> None:
+def check_resumable(saved: dict, config: dict, players: tuple[str, ...]) -> None:
+    """Raise ConfigError unless a run with ``config`` may continue a checkpoint saved with ``saved``: the
+    two share :data:`~ali_opt.config.TRAJECTORY_KEYS`, the optimizer as it is built (its own options,
+    defaults filled in: keys that other optimizers take, or that were added since, do not matter)."""
     saved_flat = {**UNRECORDED_TRAJECTORY_VALUES, **flatten(saved)}
     flat = {**UNRECORDED_TRAJECTORY_VALUES, **flatten(config)}
+    saved_flat["optimizer"], flat["optimizer"] = (validate_config(found["optimizer"], players) for found in (saved, config))
     for key in TRAJECTORY_KEYS:
         if saved_flat.get(key) != flat.get(key):
             raise ConfigError(f"resume={config['resume']!r}: the checkpoint was trained with {key}={saved_flat.get(key)!r} "

@@ -99,10 +99,10 @@ def test_a_resumed_budget_run_skips_points_by_its_restored_counts():
 
 
 def test_further_periodic_actions_are_named_and_zero_is_never():
-    schedule = StepSchedule(7, log_every=10, also_every={"spectrum": 3, "off": 0})
+    schedule = StepSchedule(7, log_every=10, periodic={"spectrum": 3, "off": 0})
     actions = [schedule.actions(step) for step in range(1, 8)]
-    assert [a.step for a in actions if a.also] == [3, 6]
-    assert all(a.also == frozenset({"spectrum"}) for a in actions if a.also)
+    assert [a.step for a in actions if a.periodic] == [3, 6]
+    assert all(a.periodic == frozenset({"spectrum"}) for a in actions if a.periodic)
     assert [a.step for a in actions if a] == [3, 6, 7]
 
 
