@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizers import DEFAULTS
+from optimizers import DEFAULTS, OPTIMIZERS, defaults_for
 
 from ..dotted import MISSING, lookup
 from ..errors import ConfigError
@@ -30,7 +30,8 @@ Skipped = tuple[Path, str]
 PLAYERS = ("d", "g")
 
 OPTIMIZER_DEFAULTS = json.loads(json.dumps(DEFAULTS))
-"""The optimizer options a run takes when its config leaves them out, as JSON holds them."""
+"""Every optimizer option with its default, as JSON holds them (``"default"`` for an option whose
+default depends on the optimizer: :data:`optimizers.registry.OWN_DEFAULT`)."""
 
 DISTINGUISHING_KEYS = (*(f"optimizer.{key}" for key in OPTIMIZER_DEFAULTS if key != "name"),
                        "model", "width", "loss", "data.name", "batch_size", "precision", "dropout",
@@ -141,7 +142,8 @@ def read_run(folder: Path) -> Run:
     """The run recorded in ``folder``, its metrics cut before the step it diverged at."""
     record = json.loads((folder / "run.json").read_text())
     config = json.loads((folder / "config.json").read_text())
-    config["optimizer"] = {**OPTIMIZER_DEFAULTS, **config.get("optimizer", {})}
+    config["optimizer"] = {**optimizer_defaults(config.get("optimizer", {}).get("name", DEFAULTS["name"])),
+                           **config.get("optimizer", {})}
     result = record.get("result") if isinstance(record.get("result"), dict) else None
     diverged_at = (result or {}).get("diverged_at")
     if diverged_at is None:
@@ -153,6 +155,14 @@ def read_run(folder: Path) -> Run:
     failure = (record.get("fail_trace") or ["no error recorded"])[-1].strip()
     return Run(folder, config, record.get("status", "?"), result, diverged_at, metrics,
                start_time=record.get("start_time") or "", failure=failure)
+
+
+def optimizer_defaults(name: str) -> dict:
+    """The optimizer options a run of optimizer ``name`` takes when its config leaves them out, as
+    JSON holds them: its own defaults (:func:`optimizers.defaults_for`) over :data:`OPTIMIZER_DEFAULTS`,
+    which gives the options of other optimizers (and every option of a name no longer registered)."""
+    own = json.loads(json.dumps(defaults_for(name))) if isinstance(name, str) and name in OPTIMIZERS else {}
+    return {**OPTIMIZER_DEFAULTS, **own}
 
 
 def stitch_resumed(runs: Sequence[Run]) -> tuple[list[Run], list[Skipped]]:

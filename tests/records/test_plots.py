@@ -253,6 +253,23 @@ def test_runs_differing_in_any_optimizer_option_are_not_seeds_of_one_group(key, 
     assert all(key in group.label for group in groups)
 
 
+def test_a_run_missing_an_option_reads_its_own_optimizers_default(tmp_path, monkeypatch):
+    """An option whose default depends on the optimizer ("default" in optimizers.DEFAULTS): a run
+    recorded without it reads its own optimizer's default, so it is a seed of one group with a run
+    that gave that value; a name no longer registered keeps DEFAULTS' value."""
+    from ali_opt.records import runs as records
+    from optimizers import defaults_for
+
+    monkeypatch.setattr(records, "OPTIMIZER_DEFAULTS", {**records.OPTIMIZER_DEFAULTS, "eps": "default"})
+    write_run(tmp_path / "1", {"name": "adam"}, 0, "COMPLETED", [10], {10: 0.1})
+    write_run(tmp_path / "2", {"name": "adam", "eps": 1e-8}, 1, "COMPLETED", [10], {10: 0.1})
+    runs, _ = load_runs([tmp_path])
+    assert runs[0].config["optimizer"]["eps"] == defaults_for("adam")["eps"] == 1e-8
+    assert runs[0].config["optimizer"]["betas"] == [0.9, 0.999]  # a list, as JSON holds it in a recorded run
+    assert [(group.label, len(group.runs)) for group in group_runs(runs)] == [("adam", 2)]
+    assert records.optimizer_defaults("a_retired_scheme")["eps"] == "default"
+
+
 def test_spectrum_figure_reads_both_eigenvalue_sets(tmp_path):
     """A run logging the LM set (eig_real_<i>, eig_imag_<i>) and the LI set (eig_li_real_<i>, eig_li_imag_<i>):
     each set is read back as (steps, eigenvalues) in logging order, and spectrum.png is drawn with both;
