@@ -7,7 +7,7 @@ real vs real dotted, mean image dash-dot).
 
 - ``stability_vs_step_size``: stage one's failure rate, mean loss oscillation and mean
   gradient-norm growth against the scale, one line per optimizer over its tried scales; a
-  ring at the selected scale, a triangle at the top of the failure panel at the largest
+  ring at the selected scale, a triangle in a row above the failure rates at the largest
   stable scale (pointing right: at least that scale; left: below it).
 - ``outcomes_vs_step_size``: stage one's selection score against the scale: each seed a
   point, the mean a line (broken where a scale cannot be selected), a ring at the selected
@@ -42,6 +42,8 @@ STABILITY_PANELS = (("failure_rate", "fraction of seeds failed", "failed: diverg
                     ("loss_oscillation", "loss oscillation", "sd of loss_g - loss_d over the second half"),
                     ("grad_norm_growth", "gradient-norm growth", "largest norm, second half / first half"))
 STABLE_MARKERS = {"exact": "v", "at least": ">", "below": "<"}
+STABLE_ROW = 1.13
+"""The height, on the failure-rate panel, of the row of largest-stable-scale marks (above the rates)."""
 LOSS_PANELS = (("loss_d", "discriminator loss", EQUILIBRIUM_LOSS), ("loss_g", "generator loss", EQUILIBRIUM_LOSS),
                ("loss_gap", "loss gap (loss_g - loss_d)", 0.0))
 REFERENCES = (("untrained", UNTRAINED, "untrained"), ("floor", FLOOR, "real vs real"),
@@ -106,9 +108,11 @@ def stability_vs_step_size(report: StudyReport, path: Path, pdf: bool = False) -
         stable = report.largest_stable.get(entry)
         if stable is not None:
             x = dodge([stable.scale], index, len(report.entries), scales)[0]
-            axes[0].plot([x], [1.03], transform=axes[0].get_xaxis_transform(), color=style["color"],
-                         marker=STABLE_MARKERS[stable.bound], markersize=10, linestyle="none", clip_on=False)
-    axes[0].set_ylim(-0.05, 1.05)
+            axes[0].plot([x], [STABLE_ROW], color=style["color"], marker=STABLE_MARKERS[stable.bound], markersize=10,
+                         linestyle="none")
+    axes[0].set_ylim(-0.05, STABLE_ROW + 0.08)
+    axes[0].set_yticks(np.linspace(0, 1, 6))
+    axes[0].axhline(1.06, color="0.75", linewidth=0.8)
     axes[2].axhline(1.0, **UNTRAINED)
     for axis, (_, label, title) in zip(axes, STABILITY_PANELS):
         axis.set_ylabel(label)
@@ -120,7 +124,7 @@ def stability_vs_step_size(report: StudyReport, path: Path, pdf: bool = False) -
     extra = [Line2D([], [], color="0.3", marker="o", markersize=11, markerfacecolor="none", linestyle="none",
                     label="ring: the selected scale"),
              Line2D([], [], color="0.3", marker="v", linestyle="none",
-                    label="triangle on top: largest stable scale (▶ at least, ◀ below)"),
+                    label="top row: largest stable scale (▼; ▶ at least, ◀ below)"),
              Line2D([], [], **UNTRAINED, label="growth 1: the gradient norm did not grow")]
     return _save(figure, path, pdf, _entry_handles(report, styles, "selection") + extra)
 
@@ -225,7 +229,7 @@ def pairs(report: StudyReport, path: Path, pdf: bool = False) -> list[Path]:
                                                       [pair.difference_high - pair.difference]],
                       color="0.1", marker="o", markersize=7, capsize=6, linewidth=1.8)
     axis.set_yticks(range(len(comparisons)), [f"{pair.a} − {pair.b}\n{pair.verdict}" for pair in comparisons])
-    axis.set_ylim(len(comparisons) - 0.5, -0.5)
+    axis.set_ylim(max(len(comparisons), 1) - 0.5, -0.5)
     if not comparisons:
         axis.text(0.5, 0.5, "fewer than two optimizers in stage two: no pair", transform=axis.transAxes,
                   ha="center", va="center")
