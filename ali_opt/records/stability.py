@@ -52,6 +52,7 @@ import numpy as np
 from ..errors import check_nonnegative
 from .runs import Run
 from .selection import compute_clock, diverged, evaluations, lower_is_better, untrained
+from .tables import finite_mean
 
 BUDGET_KEYS = {"flops": "budget_flops", "grad_evals": "budget_grad_evals"}
 """The config key of the budget on each compute clock."""
@@ -150,8 +151,8 @@ def largest_stable_scale(failed_by_scale: Mapping[float, Sequence[bool]]) -> Sta
 def scale_stability(seeds: Sequence[RunStability]) -> ScaleStability:
     """The :class:`ScaleStability` of the seeds of one scale."""
     return ScaleStability(len(seeds), failure_rate([seed.failed for seed in seeds]),
-                          _finite_mean(seed.loss_oscillation for seed in seeds),
-                          _finite_mean(seed.grad_norm_growth for seed in seeds))
+                          finite_mean(seed.loss_oscillation for seed in seeds),
+                          finite_mean(seed.grad_norm_growth for seed in seeds))
 
 
 def stability_by_scale(by_scale: Mapping[float, Sequence[Run]], metric: str,
@@ -195,11 +196,6 @@ def _configured_budget(run: Run) -> float | None:
     clock = compute_clock(run)
     budget = run.config.get(BUDGET_KEYS[clock], 0) if clock else run.config.get("steps", 0)
     return float(budget) if budget and budget > 0 else None
-
-
-def _finite_mean(values) -> float:
-    finite = [value for value in values if math.isfinite(value)]
-    return float(np.mean(finite)) if finite else math.nan
 
 
 def _budget(x: np.ndarray, budget: float | None) -> float:
