@@ -2,6 +2,7 @@
 
 - ``cifar10``: the "python version" folder ``cifar-10-batches-py`` (downloaded when absent);
 - ``svhn``: the official ``train_32x32.mat`` and ``test_32x32.mat`` (downloaded when absent);
+- ``mnist``: the four gzip idx files in ``root/mnist`` (downloaded when absent), 1x28x28;
 - ``images``: a folder of same-sized image files, or an .npz file holding one uint8 array;
 - ``ring`` / ``grid``: 2-D mixtures of Gaussians (see :mod:`ali_opt.data.mixtures`).
 """
@@ -16,10 +17,11 @@ from ali_opt.data.cifar10 import load_cifar10
 from ali_opt.data.dataset import Dataset
 from ali_opt.data.images import load_images
 from ali_opt.data.mixtures import MIXTURES, sample_mixture
+from ali_opt.data.mnist import load_mnist
 from ali_opt.data.svhn import load_svhn
 from ali_opt.errors import ConfigError, check_choice
 
-DATASETS = ("cifar10", "svhn", "images", "ring", "grid")
+DATASETS = ("cifar10", "svhn", "mnist", "images", "ring", "grid")
 
 MIXTURE_TRAIN_SIZE = 100_000
 """Points drawn once for the training split of ``ring`` and ``grid``."""
@@ -36,20 +38,20 @@ def load_dataset(name: str, *, root: str | Path | None, heldout: int, device: to
                  download: bool = True, verify_checksum: bool = True, seed: int = 0, validation: int = 0) -> Dataset:
     """Dataset ``name`` (one of :data:`DATASETS`) with ``heldout`` held-out examples, on ``device``.
 
-    - ``root``: cifar10 and svhn: the folder holding the files (None: :func:`default_root`);
-      cifar10 accepts ``cifar-10-batches-py`` itself or its parent. images: the folder or .npz
-      file. Unused by ring and grid.
-    - ``heldout``: examples taken from the test split when there is one (cifar10, svhn),
+    - ``root``: cifar10, svhn and mnist: the folder holding the files (None: :func:`default_root`);
+      cifar10 accepts ``cifar-10-batches-py`` itself or its parent, mnist ``mnist`` itself or
+      its parent. images: the folder or .npz file. Unused by ring and grid.
+    - ``heldout``: examples taken from the test split when there is one (cifar10, svhn, mnist),
       else from the end of the data, which the training split then leaves out (images); ring
       and grid draw them separately. 0 is allowed.
-    - ``download``: fetch cifar10 or svhn files that are missing (with a progress bar);
+    - ``download``: fetch cifar10, svhn or mnist files that are missing (with a progress bar);
       ``verify_checksum``: check a download against its published MD5.
     - ``seed``: seeds the draws of ring and grid.
     - ``validation``: the last ``validation`` examples of the training data (before any
       held-out ones the training data gives up) become the validation split, which training
       then never sees; ring and grid draw them separately. The split does not depend on ``seed``.
 
-    CIFAR-10 keeps its class labels (``Dataset.labels``); the other datasets hold none.
+    CIFAR-10 and MNIST keep their class labels (``Dataset.labels``); the other datasets hold none.
 
     Bad arguments, missing or unreadable files raise :class:`~ali_opt.errors.ConfigError`.
     """
@@ -81,7 +83,7 @@ def load_dataset(name: str, *, root: str | Path | None, heldout: int, device: to
 
 
 def _read_images(name: str, root: str | Path | None, download: bool, verify_checksum: bool):
-    """Training images, their labels, test images, their labels: images uint8 (N, 3, H, W);
+    """Training images, their labels, test images, their labels: images uint8 (N, C, H, W);
     test images None without a test split, labels None when the data has none."""
     if name == "images":
         if root is None:
@@ -90,6 +92,8 @@ def _read_images(name: str, root: str | Path | None, download: bool, verify_chec
     folder = default_root() if root is None else Path(root).expanduser()
     if name == "cifar10":
         return load_cifar10(folder, download_missing=download, verify_checksum=verify_checksum)
+    if name == "mnist":
+        return load_mnist(folder, download_missing=download, verify_checksum=verify_checksum)
     train, test = load_svhn(folder, download_missing=download, verify_checksum=verify_checksum)
     return train, None, test, None
 

@@ -16,7 +16,7 @@ import math
 import torch
 
 from ali_opt.errors import ConfigError, check_choice, check_positive
-from ali_opt.models.architectures import ARCHITECTURES, IMAGE_CHANNELS
+from ali_opt.models.architectures import ARCHITECTURES
 from ali_opt.models.conv import build_conv_models
 from ali_opt.models.mixture_grid25 import build_mixture_grid25_models
 from ali_opt.models.mixture_paper import build_mixture_paper_models
@@ -29,7 +29,7 @@ VECTOR_BUILDERS = {"mlp": build_mlp_models, "mixture_paper": build_mixture_paper
 
 VECTOR_MODELS = tuple(VECTOR_BUILDERS)
 
-MODELS = ("cifar32", "svhn32", "celeba64", *VECTOR_MODELS)
+MODELS = ("cifar32", "svhn32", "celeba64", "mnist28", *VECTOR_MODELS)
 
 MLP_LATENT_DIM = 2
 
@@ -41,7 +41,8 @@ def data_shape(name: str, data_dim: int = 2) -> tuple[int, ...]:
     check_choice("model", name, MODELS)
     if name in VECTOR_MODELS:
         return (data_dim,)
-    return (IMAGE_CHANNELS, ARCHITECTURES[name].image_size, ARCHITECTURES[name].image_size)
+    arch = ARCHITECTURES[name]
+    return (arch.image_channels, arch.image_size, arch.image_size)
 
 
 def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | float | None = None,
@@ -54,8 +55,8 @@ def build_models(name: str, *, width: float = 1.0, pixel_mean: torch.Tensor | fl
       (C, H, W), or a scalar or one per channel, broadcast (image models only); the decoder's
       untied output bias starts at their log-odds. None means 0.5 (bias 0).
     - ``data_dim``: dimension of x (vector models only: :data:`VECTOR_MODELS`).
-    - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 256 for
-      svhn32 and celeba64, 2 for the vector models).
+    - ``latent_dim``: dimension of z; None means the model's own (64 for cifar32, 128 for
+      mnist28, 256 for svhn32 and celeba64, 2 for the vector models).
     - ``dropout``: False switches every dropout layer off (rate 0; the modules stay, so the
       parameters are those of the model with dropout).
 

@@ -3,7 +3,8 @@
 CIFAR-10 and SVHN follow the original code (IshmaelBelghazi/ALI, ``experiments/``) layer by
 layer, dropout placement included; CelebA follows the paper's 64x64 table, with the
 discriminator conventions of the SVHN code (the repository's CelebA script is a 32x32 copy
-of the SVHN one). Layers applied to 1x1 feature maps are written as dense layers.
+of the SVHN one). MNIST28, which the paper does not have, is the SVHN table for 28x28 grey
+images. Layers applied to 1x1 feature maps are written as dense layers.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ali_opt.models.layers import Layer
 
 
 class ConvArchitecture(NamedTuple):
-    """An encoder, a decoder and a discriminator for square RGB images.
+    """An encoder, a decoder and a discriminator for square images of ``image_channels`` channels.
 
     - encoder: ``encoder_convs`` (conv, BN, LeakyReLU each) take the image to a 1x1 map, then
       ``encoder_dense`` rows, then a linear layer (with bias) to the mean and log sigma.
@@ -37,9 +38,7 @@ class ConvArchitecture(NamedTuple):
     joint_dense: tuple[Layer, ...]
     logit_dropout: float
     maxout_pieces: int = 1
-
-
-IMAGE_CHANNELS = 3
+    image_channels: int = 3  # RGB; MNIST's grey images have 1
 
 _ENCODER_32 = (Layer(32, 5, 1), Layer(64, 4, 2), Layer(128, 4, 1), Layer(256, 4, 2), Layer(512, 4, 1))
 _DECODER_32 = (Layer(256, 4, 1), Layer(128, 4, 2), Layer(64, 4, 1), Layer(32, 4, 2), Layer(32, 5, 1),
@@ -108,4 +107,30 @@ CELEBA64 = ConvArchitecture(
     logit_dropout=0.2,
 )
 
-ARCHITECTURES = {"cifar32": CIFAR32, "svhn32": SVHN32, "celeba64": CELEBA64}
+# MNIST at 28x28 (not in the ALI paper): the SVHN networks with one input channel, latent size
+# 128 (as the reproduction that runs MNIST), and kernels adjusted so that 28x28 maps reach 1x1:
+# encoder 28 -> 24 -> 11 -> 8 -> 3 -> 1, decoder 1 -> 3 -> 8 -> 11 -> 24 -> 28 (docs/mnist.md).
+_ENCODER_28 = (Layer(32, 5, 1), Layer(64, 4, 2), Layer(128, 4, 1), Layer(256, 4, 2), Layer(512, 3, 1))
+
+MNIST28 = ConvArchitecture(
+    image_size=28,
+    latent_dim=128,
+    leak=0.01,
+    encoder_convs=_ENCODER_28,
+    encoder_dense=(Layer(512),),
+    decoder_convs=(Layer(256, 3, 1), Layer(128, 4, 2), Layer(64, 4, 1), Layer(32, 4, 2), Layer(32, 5, 1),
+                   Layer(32, 1, 1)),
+    x_convs=(
+        Layer(32, 5, 1, batchnorm=False, bias=True, dropout=0.2),
+        Layer(64, 4, 2, dropout=0.2),
+        Layer(128, 4, 1, dropout=0.2),
+        Layer(256, 4, 2, dropout=0.2),
+        Layer(512, 3, 1, dropout=0.2),
+    ),
+    z_dense=SVHN32.z_dense,
+    joint_dense=SVHN32.joint_dense,
+    logit_dropout=0.2,
+    image_channels=1,
+)
+
+ARCHITECTURES = {"cifar32": CIFAR32, "svhn32": SVHN32, "celeba64": CELEBA64, "mnist28": MNIST28}

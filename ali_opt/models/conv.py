@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ali_opt.models.architectures import IMAGE_CHANNELS, ConvArchitecture
+from ali_opt.models.architectures import ConvArchitecture
 from ali_opt.models.initialization import init_gaussian_, pixel_log_odds
 from ali_opt.models.layers import Dropout, UntiedBias, stack
 from ali_opt.models.networks import ALIModels, GaussianEncoder, JointDiscriminator
@@ -35,13 +35,13 @@ def build_conv_models(arch: ConvArchitecture, *, width: float, latent_dim: int,
         decoder=decoder,
         discriminator=discriminator,
         latent_shape=(latent_dim, 1, 1),
-        data_shape=(IMAGE_CHANNELS, arch.image_size, arch.image_size),
+        data_shape=(arch.image_channels, arch.image_size, arch.image_size),
     )
 
 
 def _encoder(arch: ConvArchitecture, width: float, latent_dim: int) -> GaussianEncoder:
-    """Image (N, 3, S, S) -> mean and log sigma, each (N, latent_dim, 1, 1)."""
-    convs, channels, _ = stack(arch.encoder_convs, IMAGE_CHANNELS, width, kind="conv", leak=arch.leak,
+    """Image (N, C, S, S) -> mean and log sigma, each (N, latent_dim, 1, 1)."""
+    convs, channels, _ = stack(arch.encoder_convs, arch.image_channels, width, kind="conv", leak=arch.leak,
                                size=arch.image_size)
     dense, channels, _ = stack(arch.encoder_dense, channels, width, kind="dense", leak=arch.leak)
     return GaussianEncoder(nn.Sequential(
@@ -50,17 +50,17 @@ def _encoder(arch: ConvArchitecture, width: float, latent_dim: int) -> GaussianE
 
 
 def _decoder(arch: ConvArchitecture, width: float, latent_dim: int) -> nn.Sequential:
-    """Latent (N, latent_dim, 1, 1) -> image (N, 3, S, S) in [0, 1]: the convolutions, a 1x1
+    """Latent (N, latent_dim, 1, 1) -> image (N, C, S, S) in [0, 1]: the convolutions, a 1x1
     convolution to the image channels, an untied bias (one per pixel and channel), a sigmoid."""
     convs, channels, size = stack(arch.decoder_convs, latent_dim, width, kind="transposed", leak=arch.leak)
-    return nn.Sequential(*convs, nn.Conv2d(channels, IMAGE_CHANNELS, 1, bias=False),
-                         UntiedBias((IMAGE_CHANNELS, size, size)), nn.Sigmoid())
+    return nn.Sequential(*convs, nn.Conv2d(channels, arch.image_channels, 1, bias=False),
+                         UntiedBias((arch.image_channels, size, size)), nn.Sigmoid())
 
 
 def _discriminator(arch: ConvArchitecture, width: float, latent_dim: int) -> JointDiscriminator:
-    """(image (N, 3, S, S), latent (N, latent_dim, 1, 1)) -> logits (N,)."""
+    """(image (N, C, S, S), latent (N, latent_dim, 1, 1)) -> logits (N,)."""
     leak, pieces = arch.leak, arch.maxout_pieces
-    x_convs, x_channels, _ = stack(arch.x_convs, IMAGE_CHANNELS, width, kind="conv", leak=leak,
+    x_convs, x_channels, _ = stack(arch.x_convs, arch.image_channels, width, kind="conv", leak=leak,
                                    maxout_pieces=pieces, size=arch.image_size)
     z_dense, z_channels, _ = stack(arch.z_dense, latent_dim, width, kind="dense", leak=leak, maxout_pieces=pieces)
     joint, channels, _ = stack(arch.joint_dense, x_channels + z_channels, width, kind="dense", leak=leak,

@@ -390,7 +390,7 @@ def test_unknown_mixture_lists_the_choices():
 
 def test_unknown_dataset_lists_the_choices():
     with pytest.raises(ConfigError) as error:
-        load_dataset("mnist", root=None, heldout=0)
+        load_dataset("emnist", root=None, heldout=0)
     assert all(name in str(error.value) for name in DATASETS)
 
 
