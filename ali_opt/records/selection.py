@@ -93,6 +93,8 @@ class Rule:
     def describe(self) -> str:
         if self.select_rule == "auc":
             return f"{self.select_by}, area under its curve against FLOPs"
+        if self.select_last == 1:
+            return f"{self.select_by}, the last evaluation"
         return f"{self.select_by}, mean of the last {self.select_last} evaluations after step 0"
 
 

@@ -118,6 +118,7 @@ def test_the_tables_have_their_columns_and_say_what_the_seeds_allow(report, tmp_
             "min_detectable_difference", "verdict"} <= set(pairs[0])
     markdown = (tmp_path / "summary.md").read_text()
     assert "consistent across every seed" not in markdown
+    assert "mean over seeds of kid_valid, the last evaluation, on the validation images" in markdown
     assert "2 / 2^8 = 0.00781" in markdown and "0.05 / 3 = 0.0167" in markdown and "4 / 2^8 = 0.0156" in markdown
 
 
