@@ -102,7 +102,8 @@ def study_report(selection: Cells, grids: Mapping[str, Sequence[float]], selecte
                           for metric in metrics} for entry, seeds in chosen.items()},
         failure_rates={entry: failure_rate([run_stability(run, primary, stability_noise).failed for run in seeds])
                        for entry, seeds in chosen.items()},
-        baselines=baselines, margin=margin, margin_given=equivalence_margin is not None, comparisons=tuple(comparisons), noise=noise,
+        baselines=baselines, margin=margin, margin_given=equivalence_margin is not None,
+        comparisons=tuple(comparisons), noise=noise,
         stability_noise=stability_noise, clock=clock,
         curves={entry: {metric: curve_band(seeds, metric, clock) for metric in (*LOSSES, *metrics)}
                 for entry, seeds in chosen.items()})
@@ -127,8 +128,9 @@ def _check_primary(primary: str, runs: Sequence[Run]) -> None:
         raise ConfigError(f"primary={primary!r} is not valid; give a test outcome with a direction: "
                           f"{', '.join(sorted(DIRECTIONS))}")
     if runs and primary not in logged_metrics(runs):
+        logged = sorted(logged_metrics(runs) & set(DIRECTIONS))
         raise ConfigError(f"primary={primary!r} is not logged by the runs of stage two; they log: "
-                          f"{', '.join(sorted(logged_metrics(runs) & set(DIRECTIONS))) or 'no outcome with a direction'}")
+                          f"{', '.join(logged) or 'no outcome with a direction'}")
 
 
 def _stage_one(selection: Cells, grids: Mapping[str, Sequence[float]], rule: Rule, primary: str,

@@ -215,8 +215,8 @@ def _noise_section(report: StudyReport) -> list[str]:
     rows = [[entry, format_number(noise.metric_noise_sd, 3), format_number(noise.seed_sd, 3),
              format_number(noise.ratio, 3)] for entry, noise in report.noise.items()]
     return markdown_table(["optimizer", "metric-noise sd", "seed sd", "ratio"], rows) + [
-        "", f"Metric-noise sd: each stage-two seed's final checkpoint evaluated on {metric_label(report.primary)} under "
-            "several sets of prior draws; the standard deviations within seeds pooled (square root of the mean "
+        "", f"Metric-noise sd: each stage-two seed's final checkpoint evaluated on {metric_label(report.primary)} "
+            "under several sets of prior draws; the standard deviations within seeds pooled (square root of the mean "
             "variance). Seed sd: the standard deviation over seeds of the logged value. A ratio near 1: most of the "
             "seed spread is the metric's own noise; near 0: the trained networks differ."]
 

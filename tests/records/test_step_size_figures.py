@@ -79,8 +79,9 @@ def test_runs_without_sample_quality_still_get_their_figures_and_summary(tmp_pat
 
 def test_the_diversity_panels_draw_coverage_where_it_was_logged(captured, tmp_path):
     # Recall reads 0 for every run (a hard threshold), coverage grades: the figures draw coverage when it is logged.
-    runs = [synthetic_run("adam", scale, seed, {"kid_valid": [0.5, 0.2], "kid": [0.5, 0.2], "recall": [0.0, 0.0],
-                                                "coverage": [0.1, 0.3 + 0.1 * seed]}) for scale in (1, 2) for seed in (0, 1)]
+    curves = {"kid_valid": [0.5, 0.2], "kid": [0.5, 0.2], "recall": [0.0, 0.0]}
+    runs = [synthetic_run("adam", scale, seed, {**curves, "coverage": [0.1, 0.3 + 0.1 * seed]})
+            for scale in (1, 2) for seed in (0, 1)]
     cells = sweep_runs(runs)
     rule = selection_rule(cells)
     figures.failures_vs_step_size(cells, tmp_path / "failures.png", rule=rule)
