@@ -1,5 +1,5 @@
 """The import structure of ali_opt/ and optimizers/: every import at the top of its module
-(none hidden inside a function), and no circle among the modules."""
+(none hidden inside a function), no circle among the modules, and figures that only draw."""
 from __future__ import annotations
 
 import ast
@@ -85,6 +85,21 @@ def test_no_import_circle():
              for module, path in found.items()}
     assert "ali_opt.records.runs" in graph["ali_opt.records.selection"]  # the graph is read
     assert circles(graph) == []
+
+
+TESTS_AND_TABLES = {"scipy.stats", "csv", *(f"ali_opt.records.statistics.{name}" for name in (
+    "permutation_p", "paired_permutation_p", "compare_pairs", "compare_pairs_fully", "holm", "equivalence_p"))}
+"""What a figure module must not import: statistical tests and table writing belong to ali_opt.records."""
+
+
+def test_figures_compute_no_test_and_write_no_table():
+    found = modules()
+    plots = {module: path for module, path in found.items() if module.startswith("ali_opt.plots")}
+    assert "ali_opt.plots.step_size_figures" in plots
+    imports = {module: imported_modules(ast.parse(path.read_text()), module, path.name == "__init__.py",
+                                        set(found) | TESTS_AND_TABLES) & TESTS_AND_TABLES
+               for module, path in plots.items()}
+    assert {module: names for module, names in imports.items() if names} == {}
 
 
 def test_the_checks_find_a_hidden_import_and_a_circle():
