@@ -11,10 +11,11 @@ a one-cycle learning-rate schedule (Smith and Topin 2019) peaking at ``learning_
 image shifted by up to ``max_shift`` pixels in each direction (zero padding). Everything is
 drawn from generators seeded with ``seed``, inside :func:`torch.random.fork_rng` (the global
 generator, hence a run's trajectory, is untouched), on the CPU with one thread, so that the
-same data gives the same weights on every machine. The default settings (:data:`DEFAULT_TRAINING`)
-reach 99.15% on the 2,000 test images of ``../shared/data/mnist`` trained on its 8,000
-training images (99.0% on the 7,000 left by a validation split of 1,000), in under a minute
-on one thread of a busy 2-core machine (``python -m benchmarks.digit_classifier``; docs/mnist.md).
+same data gives the same weights whatever the run's device and thread count. The default
+settings (:data:`DEFAULT_TRAINING`) reach 99.15% on the 2,000 test images of
+``../shared/data/mnist`` trained on its 8,000 training images (99.0% on the 7,000 left by a
+validation split of 1,000), in about a minute on one thread of a busy 2-core machine
+(``python -m benchmarks.digit_classifier``; docs/mnist.md).
 
 Cache (:func:`cached_classifier`): ``digit_classifier_<key>.pt`` in the cache folder of the
 run's features (``sample_quality.cache``, default ``$XDG_CACHE_HOME/ali-opt``), a state dict
@@ -92,10 +93,11 @@ class DigitClassifier(nn.Module):
 
 
 @torch.no_grad()
-def classify(classifier: DigitClassifier, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+def classify(classifier: DigitClassifier, images: torch.Tensor,
+             batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """``(features, predictions)`` of ``images`` (N, 1, 28, 28) in [0, 1], in evaluation mode, in
-    batches of ``batch_size`` on the images' device: features float32 (N, 128) and predicted
-    classes (the argmax of the logits) int64 (N,), both on the CPU."""
+    batches of ``batch_size`` on the images' device (the classifier is moved there): features
+    float32 (N, 128) and predicted classes (the argmax of the logits) int64 (N,), both on the CPU."""
     was_training = classifier.training
     classifier.eval().to(images.device)
     features, predictions = [torch.empty(0, FEATURES)], [torch.empty(0, dtype=torch.int64)]

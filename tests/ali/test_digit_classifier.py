@@ -64,6 +64,12 @@ def test_training_separates_the_stripes_and_is_reproducible_without_touching_the
         **SHORT.__dict__, "seed": 1}))))
 
 
+def test_the_network_has_the_parameters_its_layers_add_up_to():
+    # conv 5x5 1 -> 16: 25 * 16 + 16; conv 5x5 16 -> 32: 25 * 16 * 32 + 32; dense 32 * 7 * 7 -> 128; dense 128 -> 10
+    expected = (25 * 16 + 16) + (25 * 16 * 32 + 32) + (32 * 7 * 7 * 128 + 128) + (128 * 10 + 10)
+    assert sum(parameter.numel() for parameter in DigitClassifier().parameters()) == expected == 215_370
+
+
 def test_random_shifts_move_each_image_within_the_bound_and_keep_its_pixels():
     images = torch.zeros(200, 1, 28, 28)
     images[:, 0, 10, 20] = 1.0
