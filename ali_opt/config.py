@@ -98,7 +98,8 @@ def training_defaults():
     select_by = None  # a validation metric the run logs (kid_valid, ...); None: kid_valid, else recon_mse_valid
     select_last = 3  # evaluations averaged into a run's final value
     select_rule = "last"  # last (the final value) or auc (area under the curve against FLOPs)
-    sweep = {"entry": "", "lr_scale": 1.0}  # recorded by the sweep study for its figures; training ignores it
+    # recorded by the sweep study for its figures (stage: "", "selection" or "confirmation"); training ignores it
+    sweep = {"entry": "", "lr_scale": 1.0, "stage": ""}
     progress = True
     dropout = True  # False: every dropout layer of the networks off (rate 0)
     # noise on the discriminator's x inputs, std * (1 - step / anneal_steps) ("linear") or std ("constant"); std 0: off
@@ -117,10 +118,25 @@ def quick():
     data = {"heldout": 500}
 
 
+def mnist():
+    """MNIST (docs/mnist.md): the mnist28 model at batch 100 with the optimizer of a published
+    ALI reproduction (Adam, generator step 2e-4, discriminator step 1e-5, beta1 0.5 as in the
+    ALI paper), sized for a CPU."""
+    model = "mnist28"
+    data = {"name": "mnist", "heldout": 1000}
+    batch_size = 100
+    optimizer = {"name": "adam", "lr": {"d": 1e-5, "g": 2e-4}, "betas": [0.5, 0.999]}
+    width = 0.25
+    steps = 1000
+    eval_every = 250
+    checkpoint_every = 250
+
+
 def add_training_configs(experiment: Experiment) -> None:
-    """The training defaults, ``quick`` and one named config per optimizer name."""
+    """The training defaults, ``quick``, ``mnist`` and one named config per optimizer name."""
     experiment.config(training_defaults)
     experiment.named_config(quick)
+    experiment.named_config(mnist)
     for name in OPTIMIZERS:
         experiment.add_named_config(name, {"optimizer": {"name": name}})
 
@@ -188,7 +204,11 @@ def check_eval_points(points) -> None:
 STUDY_KEYS = ("comparison", "seeds", "pdf", "members", "benchmark", "resume_ensembles")
 """Keys of a comparison study that are not keys of its training runs (each study has those it uses)."""
 
-SWEEP_KEYS = ("comparison", "seeds", "pdf", "lr_scales", *(key for key in EXECUTOR_KEYS if key != "threads"))
+STAGE_KEYS = ("selection_seeds", "confirmation_seeds", "confirmation_seed", "bracketing", "bracket_factor",
+              "bracket_rounds", "primary", "equivalence_margin", "noise_draws")
+"""Keys of a two-stage step-size study (:mod:`ali_opt.sweeps.stages`) that are not keys of its training runs."""
+
+SWEEP_KEYS = ("comparison", "seeds", "pdf", "lr_scales", *STAGE_KEYS, *(key for key in EXECUTOR_KEYS if key != "threads"))
 """Keys of a sweep study that are not keys of its training runs (``threads`` is both)."""
 
 CELL_KEYS = CellKeys(output="output", cell="cell", threads="threads", resume="resume", fixed={"progress": False})

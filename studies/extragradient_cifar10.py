@@ -36,14 +36,17 @@ from sacred.utils import apply_backspaces_and_linefeeds
 
 from ali_opt.config import CELL_KEYS, PAPER_OPTIMIZER, add_training_configs, check_training_config
 from ali_opt.errors import ConfigError
-from ali_opt.plots.all_figures import draw_all
-from ali_opt.records.runs import group_runs, load_runs
-from ali_opt.records.selection import select_scales, sweep_runs
+from ali_opt.metrics.run_sample_quality import prepare_real_sets
+from ali_opt.plots.study_figures import draw_study
+from ali_opt.records.runs import load_runs
+from ali_opt.records.selection import select_with, sweep_runs
+from ali_opt.records.study_report import study_report, write_study_report
 from ali_opt.runtime import EXECUTOR_DEFAULTS, EXECUTOR_KEYS, FAILED, ExecutorConfig, run_cells
 from ali_opt.runtime.sacred_setup import file_storage_flag_as_config, run_commandline
 from ali_opt.sweeps.comparison import comparing, observe_study, training_config
-from ali_opt.sweeps.grid import sweep_cells
-from ali_opt.metrics.run_sample_quality import prepare_real_sets
+from ali_opt.sweeps.metric_noise import noise_table
+from ali_opt.sweeps.stages import (CONFIRMATION, SELECTION, StudyDesign, check_study, confirmation_cells,
+                                   initial_scales, run_selection, selection_cells)
 from ali_opt.training import load_run_data
 
 from . import train_ali
@@ -62,14 +65,22 @@ def study_config():
         {"name": "alt_adam"},
         {"name": "extra_adam", "resample": True},
     ]
-    lr_scales = [1, 8]  # multipliers of each entry's lr, both players together
-    seeds = 5  # cells per entry and scale, with seeds seed, seed+1, ...; 5 is the fewest at which a pair can separate
+    lr_scales = [1, 8]  # stage one's first grid: multipliers of each entry's lr, both players together
+    selection_seeds = 2  # stage one: seeds seed, seed+1, ... per entry and scale, evaluated at the budget's end
+    confirmation_seeds = 8  # stage two: fresh seeds per entry at its selected scale; only they give verdicts
+    confirmation_seed = 100  # stage two's first seed (disjoint from stage one's)
+    bracketing = True  # extend the grid where its edge holds the best scale, and upwards until a scale fails
+    bracket_factor = 4  # each extension multiplies (or divides) the edge scale by this
+    bracket_rounds = 2  # extensions at most (0: the lr_scales grid only)
+    primary = "kid"  # stage two's outcome, on the test images at the end of the budget (as measured)
+    equivalence_margin = None  # equivalence margin of the primary; None: 10% of its untrained-to-floor range
+    noise_draws = 3  # stage two's final checkpoints re-evaluated with this many other prior draws (metric noise)
     budget_flops = 1.0e12  # every cell stops once its steps' FLOPs reach this (about 1,000 Adam steps here)
     budget_grad_evals = 0  # or, with budget_flops=0, at this many gradient evaluations
     eval_points = [0, 1 / 3, 2 / 3, 1.0]  # fractions of the budget every cell is evaluated at (0: untrained)
     sample_quality = {"samples": 200, "real_images": 500}  # FID, KID, precision/recall in Inception space
     select_by = "kid_valid"  # selection: KID against the validation images ...
-    select_last = 2  # ... averaged over the last two evaluations (2/3 and all of the budget)
+    select_last = 1  # ... at the end of the budget (stage one evaluates only there)
     diversity_samples = 0  # the pixel spread is not measured: collapse shows as low recall
     # The CPU-sized cell (sized on 2 cores, see docs/main-study.md): cifar32 at 1/8 width, batch 64.
     width = 0.125
@@ -107,10 +118,10 @@ def paper():
         {"name": "extragradient", "resample": True, "lr": {"d": 1e-2, "g": 1e-2}},
     ]
     lr_scales = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
-    seeds = 5
+    selection_seeds = 3
+    confirmation_seeds = 12  # 21 pairs: Holm needs p < 0.05 / 21; the paired exact test reaches 2 / 2**12 = 0.0005
     eval_points = [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0]
     sample_quality = {"samples": 5000, "real_images": 5000}
-    select_last = 3
     data = {"heldout": 5000, "validation": 5000}
 
 
@@ -122,7 +133,7 @@ def validate_and_observe(config, command_name, logger):
     updates = file_storage_flag(config)
     config = {**config, **updates}
     if comparing(config):
-        sweep_cells(config)  # checks the sweep keys, then every cell's training config
+        check_study(config)  # the sweep and stage keys, then every first cell's training config
         executor(config)  # before any data is read
     else:
         check_training_config(training_config(config, {}, config["seed"]))
@@ -140,26 +151,52 @@ def main(_config, _run, _log):
     config = dict(_config)
     if config["optimizer"]["name"]:
         return train_ali.train_run(config, _run, _log)
-    cells = sweep_cells(config)
-    dataset = load_run_data(cells[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
-    prepare_real_sets(cells[0].config, dataset)  # the real images' features, once, before cells compute them at once
-    outcomes = run_cells(cells, executor(config), entry_point=train_ali.__name__, keys=CELL_KEYS)
-    for outcome in outcomes:
-        if outcome.status == FAILED:
-            _log.warning("cell %s failed: %s", outcome.key, outcome.error)
-    folders = [folder for outcome in outcomes if outcome.status != FAILED for folder in outcome.folders]
-    if not folders:
-        raise ConfigError(f"every cell of the sweep failed; see the logs in {Path(config['output']) / 'executor'}")
-    runs, _ = load_runs(folders)
-    figures = draw_all(group_runs(runs), Path(config["output"]) / "figures", pdf=config["pdf"])
+    design = StudyDesign.from_config(config)
+    first = selection_cells(config, design, initial_scales(config))
+    dataset = load_run_data(first[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
+    prepare_real_sets(first[0].config, dataset)  # the real images' features, once, before cells compute them at once
+    stages = StageRunner(config, _log)
+    selection_runs, grids, rule = run_selection(config, design, stages.run)
+    selected = select_with(sweep_runs(selection_runs, SELECTION), rule)
+    confirmation = sweep_runs(stages.run(confirmation_cells(config, design, selected)), CONFIRMATION)
+    if not confirmation:
+        raise ConfigError(f"no cell of stage two finished; see the logs in {Path(config['output']) / 'executor'}")
+    noise = {label: noise_table(confirmation[label][selected[label]], config["primary"], config["noise_draws"])
+             for label in confirmation}
+    report = study_report(sweep_runs(selection_runs, SELECTION), grids, selected, confirmation, rule,
+                          config["primary"], config["equivalence_margin"], noise)
+    out = Path(config["output"]) / "figures"
+    figures = write_study_report(report, out) + draw_study(report, out, pdf=config["pdf"])
     for path in figures:
         _run.add_artifact(path)
     return {
-        "cells": [{"key": outcome.key, "status": outcome.status, "folders": [str(f) for f in outcome.folders],
-                   "result": outcome.result, "error": outcome.error} for outcome in outcomes],
-        "selected_scales": select_scales(sweep_runs(runs)),
+        "cells": [outcome_record(outcome) for outcome in stages.outcomes.values()],
+        "selected_scales": selected,
+        "grids": grids,
         "figures": [str(path) for path in figures],
     }
+
+
+class StageRunner:
+    """Runs a stage's cells through the configured executor and reads back the runs that finished."""
+
+    def __init__(self, config: dict, log):
+        self.config, self.log = config, log
+        self.outcomes: dict[str, object] = {}
+
+    def run(self, cells) -> list:
+        outcomes = run_cells(cells, executor(self.config), entry_point=train_ali.__name__, keys=CELL_KEYS)
+        for outcome in outcomes:
+            self.outcomes.setdefault(outcome.key, outcome)  # what this invocation did first: later rounds skip it
+            if outcome.status == FAILED:
+                self.log.warning("cell %s failed: %s", outcome.key, outcome.error)
+        runs, _ = load_runs([folder for outcome in outcomes if outcome.status != FAILED for folder in outcome.folders])
+        return runs
+
+
+def outcome_record(outcome) -> dict:
+    return {"key": outcome.key, "status": outcome.status, "folders": [str(f) for f in outcome.folders],
+            "result": outcome.result, "error": outcome.error}
 
 
 if __name__ == "__main__":

@@ -105,6 +105,13 @@ def _metrics(game: ALIGame, dataset: Dataset, config: dict) -> dict[str, float]:
     return metrics
 
 
+def sample_metrics(game: ALIGame, dataset: Dataset, config: dict, seed: int) -> dict[str, float]:
+    """The metrics of generated samples (sample quality, digit-level measures) that ``config``
+    and ``dataset`` allow, with the prior draws seeded ``seed`` instead of :data:`SAMPLE_SEED`."""
+    metrics = sample_quality_metrics(game, dataset, config, seed) if sample_quality_on(config, dataset) else {}
+    return {**metrics, **digit_metrics(game, dataset, config, seed, None)}
+
+
 def probe_accuracy(game: ALIGame, dataset: Dataset, images: int, features: str, l2: float, batch_size: int) -> float:
     """Held-out accuracy of a linear probe fitted on the first ``images`` training images."""
     with evaluation_mode(game):

@@ -25,6 +25,7 @@ Each cell is one ordinary training run in ``output`` with the key
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from ali_opt.config import SWEEP_KEYS, check_budgets, check_training_config
 from ali_opt.errors import ConfigError, check_integer, check_positive
@@ -56,7 +57,6 @@ def check_sweep_config(config: dict) -> None:
     if len(set(scales)) != len(scales):
         raise ConfigError(f"lr_scales={scales!r} is not valid; a scale is listed twice")
     check_sweep_budget(config)
-    check_positive("seeds", config["seeds"], integer=True)
     if not isinstance(config["comparison"], (list, tuple)) or not config["comparison"]:
         raise ConfigError(f"comparison={config['comparison']!r} is not valid; give a non-empty list of entries, "
                           'such as [{"name": "adam"}, {"name": "extra_adam"}]')
@@ -94,17 +94,32 @@ def step_cap(config: dict) -> int:
 def sweep_cells(config: dict) -> list[Cell]:
     """The cells of the sweep ``config`` (checked first): entries, then scales, then seeds."""
     check_sweep_config(config)
+    check_positive("seeds", config["seeds"], integer=True)
+    seeds = range(config["seed"], config["seed"] + config["seeds"])
+    return grid_cells(config, {entry_label(entry): config["lr_scales"] for entry in config["comparison"]}, seeds)
+
+
+def grid_cells(config: dict, scales: dict[str, Sequence[float]], seeds: Sequence[int], *, stage: str = "",
+               eval_points: Sequence[float] | None = None) -> list[Cell]:
+    """Cells of each entry of ``config["comparison"]`` at the ``scales`` listed for its label, on
+    ``seeds``: entries, then scales, then seeds. A ``stage`` goes into the key
+    (``<stage>/<label>/lr<scale>/seed<seed>``) and ``sweep.stage``; ``eval_points`` replaces the
+    config's."""
     cells = []
     for entry in config["comparison"]:
+        label = entry_label(entry)
         changes = {key: value for key, value in entry.items() if key != "label"}
-        for scale in config["lr_scales"]:
-            for seed in range(config["seed"], config["seed"] + config["seeds"]):
+        for scale in scales.get(label, ()):
+            for seed in seeds:
                 training = {key: value for key, value in training_config(config, changes, seed).items()
                             if key not in SWEEP_KEYS}
                 training["optimizer"]["lr"] = scaled(training["optimizer"]["lr"], scale)
                 training["steps"] = step_cap(config)
-                training["sweep"] = {"entry": entry_label(entry), "lr_scale": scale}
+                training["sweep"] = {"entry": label, "lr_scale": scale, "stage": stage}
+                if eval_points is not None:
+                    training["eval_points"] = eval_points
                 check_training_config(training)
                 training["eval_points"] = list(training["eval_points"])  # a plain list, as in a JSON config
-                cells.append(Cell(f"{entry_label(entry)}/lr{scale:g}/seed{seed}", training))
+                key = f"{label}/lr{scale:g}/seed{seed}"
+                cells.append(Cell(f"{stage}/{key}" if stage else key, training))
     return cells

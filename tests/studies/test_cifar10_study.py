@@ -14,7 +14,7 @@ from tests.helpers.runs import serial_run_cells
 
 
 def study(images, folder, **updates):
-    config = {**study_config(images, folder, steps=10), **updates}
+    config = {**study_config(images, folder, steps=10), "primary": "recon_mse", **updates}
     config["data"] = {**config["data"], "validation": 16}
     return ex.run(config_updates=config, options={"--loglevel": "ERROR"})
 
@@ -29,7 +29,7 @@ def test_a_chosen_optimizer_trains_one_run(images, tmp_path):
 @pytest.mark.parametrize("updates, message", [
     ({"comparison": [{"lr": 0.1}]}, "comparison[0]={'lr': 0.1} is not valid"),
     ({"comparison": [{"name": "sgd"}]}, "optimizer.name='sgd' is not valid"),
-    ({"seeds": 0}, "seeds=0 is not valid"),
+    ({"selection_seeds": 0}, "selection_seeds=0 is not valid"),
     ({"output": ""}, 'output="" is not valid for a sweep'),
 ])
 def test_bad_study_config_is_refused_before_any_run(images, tmp_path, updates, message):
@@ -45,11 +45,13 @@ def test_a_sweep_given_file_storage_flag_records_every_run_there(images, tmp_pat
     del config["output"]
     config["data"] = {**config["data"], "validation": 16}
     flagged = tmp_path / "flagged"
-    finished = ex.run(config_updates={**config, "comparison": [{"name": "adam"}], "lr_scales": [1], "seeds": 1,
-                                      "budget_grad_evals": 2, "budget_flops": 0,
+    finished = ex.run(config_updates={**config, "comparison": [{"name": "adam"}], "lr_scales": [1],
+                                      "selection_seeds": 1, "confirmation_seeds": 2, "bracketing": False,
+                                      "primary": "recon_mse", "budget_grad_evals": 2, "budget_flops": 0,
                                       "workers": 1},
                       options={"--file_storage": str(flagged), "--loglevel": "ERROR"})
-    (cell,) = finished.result["cells"]
-    assert (Path(cell["folders"][0]) / "checkpoint.pt").exists() and Path(cell["folders"][0]).parent == flagged
+    assert len(finished.result["cells"]) == 1 + 2
+    for cell in finished.result["cells"]:
+        assert (Path(cell["folders"][0]) / "checkpoint.pt").exists() and Path(cell["folders"][0]).parent == flagged
     assert (flagged / "comparisons" / "1" / "run.json").exists()
     assert not (tmp_path / "unused").exists()

@@ -20,7 +20,7 @@ from ali_opt.records.step_size_summary import sweep_summary
 from ali_opt.records.selection import select_scales, sweep_runs, target_for, time_to_target
 from studies import extragradient_cifar10 as study
 from studies import train_ali
-from ali_opt.sweeps.grid import sweep_cells
+from ali_opt.sweeps.stages import StudyDesign, initial_scales, selection_cells
 from tests.helpers.configs import study_config, tiny_config
 from tests.helpers.runs import serial_run_cells
 
@@ -28,7 +28,8 @@ from tests.helpers.runs import serial_run_cells
 def sweep_config(images, folder, **updates):
     config = {**study_config(images, folder, eval_every=4, log_every=2, checkpoint_every=100),
               "comparison": [{"name": "adam"}, {"name": "extra_adam", "resample": True}], "lr_scales": [1, 4],
-              "seeds": 2, "budget_grad_evals": 8, "budget_flops": 0, "eval_points": [], "diversity_samples": 16,
+              "selection_seeds": 2, "confirmation_seeds": 2, "bracketing": False, "primary": "recon_mse",
+              "budget_grad_evals": 8, "budget_flops": 0, "eval_points": [], "diversity_samples": 16,
               "workers": 1, "threads": 1,
               "data": {"name": "images", "root": str(images), "heldout": 16, "validation": 16}}
     config.update(updates)
@@ -41,9 +42,14 @@ def full_config(images, folder, **updates):
                         options={"--loglevel": "ERROR"}).config
 
 
+def sweep_cells(config):
+    """Stage one's first grid."""
+    return selection_cells(config, StudyDesign.from_config(config), initial_scales(config))
+
+
 def test_grid_is_entries_times_scales_times_seeds(images, tmp_path):
     cells = sweep_cells(full_config(images, tmp_path))
-    assert [cell.key for cell in cells] == [f"{name}/lr{scale}/seed{seed}" for name in ("adam", "extra_adam")
+    assert [cell.key for cell in cells] == [f"selection/{name}/lr{scale}/seed{seed}" for name in ("adam", "extra_adam")
                                             for scale in (1, 4) for seed in (0, 1)]
     for cell in cells:
         scale = cell.config["sweep"]["lr_scale"]
@@ -51,32 +57,33 @@ def test_grid_is_entries_times_scales_times_seeds(images, tmp_path):
         assert cell.config["sweep"]["entry"] == cell.config["optimizer"]["name"]
         assert cell.config["steps"] == cell.config["budget_grad_evals"] == 8
         assert cell.config["data"]["validation"] == 16
-        assert not {"comparison", "lr_scales", "seeds", "executor", "workers", "slurm"} & set(cell.config)
+        assert not {"comparison", "lr_scales", "selection_seeds", "confirmation_seeds", "primary", "executor",
+                    "workers", "slurm"} & set(cell.config)
     assert cells[-1].config["optimizer"]["resample"] is True and cells[-1].config["seed"] == 1
 
 
 def test_labels_tell_entries_of_one_optimizer_apart(images, tmp_path):
     comparison = [{"name": "extra_adam", "resample": True, "label": "extra_adam_resampled"},
                   {"name": "extra_adam", "resample": False}]
-    cells = sweep_cells(full_config(images, tmp_path, comparison=comparison, lr_scales=[2], seeds=1))
-    assert [cell.key for cell in cells] == ["extra_adam_resampled/lr2/seed0", "extra_adam/lr2/seed0"]
+    cells = sweep_cells(full_config(images, tmp_path, comparison=comparison, lr_scales=[2], selection_seeds=1))
+    assert [cell.key for cell in cells] == ["selection/extra_adam_resampled/lr2/seed0", "selection/extra_adam/lr2/seed0"]
     assert "label" not in cells[0].config["optimizer"]
 
 
 def test_an_entry_with_instance_noise_sets_the_training_key_and_keeps_the_optimizer(images, tmp_path):
     noise = {"std": 0.1, "anneal": "linear", "anneal_steps": 8}
     comparison = [{"name": "adam"}, {"name": "adam", "label": "adam+noise", "instance_noise": noise}]
-    plain, noisy = sweep_cells(full_config(images, tmp_path, comparison=comparison, lr_scales=[1], seeds=1))
-    assert (plain.key, noisy.key) == ("adam/lr1/seed0", "adam+noise/lr1/seed0")
+    plain, noisy = sweep_cells(full_config(images, tmp_path, comparison=comparison, lr_scales=[1], selection_seeds=1))
+    assert (plain.key, noisy.key) == ("selection/adam/lr1/seed0", "selection/adam+noise/lr1/seed0")
     assert noisy.config["instance_noise"] == noise and plain.config["instance_noise"]["std"] == 0
     assert noisy.config["optimizer"] == plain.config["optimizer"]
     assert noisy.config["sweep"]["entry"] == "adam+noise"
     partial = [{"name": "adam", "label": "adam+noise", "instance_noise": {"std": 0.2, "anneal": "constant"}}]
-    (cell,) = sweep_cells(full_config(images, tmp_path, comparison=partial, lr_scales=[1], seeds=1))
+    (cell,) = sweep_cells(full_config(images, tmp_path, comparison=partial, lr_scales=[1], selection_seeds=1))
     assert cell.config["instance_noise"] == {"std": 0.2, "anneal": "constant", "anneal_steps": 0}
     bad = [{"name": "adam", "instance_noise": {"std": 0.1}}]
     with pytest.raises(ConfigError, match="instance_noise.anneal_steps=0 is not valid"):
-        sweep_cells(full_config(images, tmp_path, comparison=bad, lr_scales=[1], seeds=1))
+        sweep_cells(full_config(images, tmp_path, comparison=bad, lr_scales=[1], selection_seeds=1))
 
 
 @pytest.mark.parametrize("updates, message", [
@@ -92,7 +99,15 @@ def test_an_entry_with_instance_noise_sets_the_training_key_and_keeps_the_optimi
     ({"eval_points": [0.5, 0.25]}, "eval_points=[0.5, 0.25] is not valid; list the fractions in increasing order"),
     ({"eval_points": [0, 0.5, 0.5]}, "eval_points=[0, 0.5, 0.5] is not valid"),
     ({"eval_points": 0.5}, "eval_points=0.5 is not valid; give a list of fractions"),
-    ({"seeds": 0}, "seeds=0 is not valid"),
+    ({"selection_seeds": 0}, "selection_seeds=0 is not valid"),
+    ({"confirmation_seeds": 1}, "confirmation_seeds=1 is not valid; stage two needs at least 2 seeds"),
+    ({"confirmation_seed": 1}, "confirmation_seed=1 is not valid: confirmation seeds [1] are also selection seeds; give a first confirmation seed >= 2"),
+    ({"bracket_factor": 1}, "bracket_factor=1 is not valid"),
+    ({"bracket_rounds": -1}, "bracket_rounds=-1 is not valid"),
+    ({"equivalence_margin": 0}, "equivalence_margin=0 is not valid"),
+    ({"primary": "kid"}, "primary='kid' is not valid; it must be a test outcome the runs of this config log"),
+    ({"primary": "recon_mse_valid"}, "primary='recon_mse_valid' is not valid"),
+    ({"noise_draws": 0}, "noise_draws=0 is not valid"),
     ({"comparison": []}, "comparison=[] is not valid"),
     ({"comparison": [{"name": "adam"}, {"name": "adam"}]}, "has the label 'adam' of an earlier entry"),
     ({"comparison": [{"name": "sgdx"}]}, "optimizer.name='sgdx' is not valid"),
@@ -105,25 +120,59 @@ def test_bad_sweep_config_is_refused_before_any_run(images, tmp_path, updates, m
     assert not (tmp_path / "runs").exists()
 
 
-def test_sweep_gives_every_cell_the_budget_and_draws_the_answer(images, tmp_path, monkeypatch):
+def test_two_stages_give_every_cell_the_budget_select_on_stage_one_and_judge_on_fresh_seeds(images, tmp_path,
+                                                                                             monkeypatch):
     monkeypatch.setattr(study, "run_cells", serial_run_cells)
     comparison = [{"name": "adam"}, {"name": "extra_adam", "resample": True}, {"name": "alt_adam"}]
-    finished = study.ex.run(config_updates=sweep_config(images, tmp_path, comparison=comparison, seeds=1),
+    finished = study.ex.run(config_updates=sweep_config(images, tmp_path, comparison=comparison, selection_seeds=1),
                             options={"--loglevel": "ERROR"})
     cells = finished.result["cells"]
-    assert len(cells) == 3 * 2
+    stage_one = [cell for cell in cells if cell["key"].startswith("selection/")]
+    stage_two = [cell for cell in cells if cell["key"].startswith("confirmation/")]
+    assert len(stage_one) == 3 * 2 and len(stage_two) == 3 * 2 and len(cells) == 12
     assert {cell["result"]["grad_evals"] for cell in cells} == {8}
-    steps = {cell["key"].split("/")[0]: cell["result"]["steps"] for cell in cells}
+    steps = {cell["key"].split("/")[1]: cell["result"]["steps"] for cell in cells}
     assert steps == {"adam": 8, "extra_adam": 4, "alt_adam": 4}
-    metrics = json.loads(Path(cells[0]["folders"][0], "metrics.json").read_text())
-    assert {"recon_mse", "recon_mse_valid", "sample_diversity"} <= set(metrics)
+    selected = finished.result["selected_scales"]
+    assert set(selected) == {"adam", "extra_adam", "alt_adam"}
+    assert {cell["key"] for cell in stage_two} == {f"confirmation/{label}/lr{selected[label]:g}/seed{seed}"
+                                                  for label in selected for seed in (100, 101)}
+    seeds = {stage: {json.loads(Path(cell["folders"][0], "config.json").read_text())["seed"] for cell in group}
+             for stage, group in (("selection", stage_one), ("confirmation", stage_two))}
+    assert seeds == {"selection": {0}, "confirmation": {100, 101}}
+    first = json.loads(Path(stage_one[0]["folders"][0], "config.json").read_text())
+    assert first["eval_points"] == [0, 1.0] and first["sweep"]["stage"] == "selection"
+    metrics = json.loads(Path(stage_two[0]["folders"][0], "metrics.json").read_text())
+    assert {"recon_mse", "recon_mse_valid", "sample_diversity", "loss_gap", "grad_norm_d"} <= set(metrics)
     assert metrics["grad_evals"]["values"][-1] == 8
     written = {Path(path).name for path in finished.result["figures"]}
-    assert {"stability_vs_step_size.png", "failures_vs_step_size.png", "selected_curves.png", "summary.md",
-            "summary.csv"} <= written
-    assert set(finished.result["selected_scales"]) == {"adam", "extra_adam", "alt_adam"}
+    assert {"stability_vs_step_size.png", "outcomes_vs_step_size.png", "losses.png", "selected_curves.png",
+            "pairs.png", "summary.md", "summary.csv", "pairwise.csv", "stability.csv"} <= written
+    with open(tmp_path / "figures" / "summary.csv") as file:
+        header = file.readline().strip().split(",")
+    assert {"optimizer", "selected_scale", "bracket", "largest_stable_scale", "failure_rate"} <= set(header)
+    with open(tmp_path / "figures" / "pairwise.csv") as file:
+        header = file.readline().strip().split(",")
+    assert {"difference", "difference_low", "difference_high", "p", "p_holm", "p_equivalence",
+            "min_detectable_difference", "verdict", "paired"} <= set(header)
     summary = (tmp_path / "figures" / "summary.md").read_text()
-    assert "selected scale" in summary and "extra_adam" in summary
+    assert "extra_adam" in summary and "consistent across every seed" not in summary
+
+
+def test_a_rerun_of_a_finished_study_trains_nothing_and_reaches_the_same_decisions(images, tmp_path):
+    """With the real executor: stage one extends a one-scale grid both ways, stage two runs
+    at the selection; the same command again skips every cell and decides the same."""
+    config = sweep_config(images, tmp_path, comparison=[{"name": "adam"}], selection_seeds=1, lr_scales=[1],
+                          bracketing=True, bracket_rounds=1)
+    first = study.ex.run(config_updates=config, options={"--loglevel": "ERROR"})
+    assert first.result["grids"]["adam"] == [0.25, 1, 4]  # one scale: both edges extended once
+    assert [cell["status"] for cell in first.result["cells"]] == ["done"] * 5
+    runs = sorted(path.name for path in tmp_path.iterdir() if (path / "run.json").is_file())
+    second = study.ex.run(config_updates=config, options={"--loglevel": "ERROR"})
+    assert [cell["status"] for cell in second.result["cells"]] == ["skipped"] * 5
+    assert (second.result["selected_scales"], second.result["grids"]) == (first.result["selected_scales"],
+                                                                          first.result["grids"])
+    assert sorted(path.name for path in tmp_path.iterdir() if (path / "run.json").is_file()) == runs
 
 
 def test_a_flops_budget_gives_every_cell_the_same_compute_and_evaluation_points(images, tmp_path, monkeypatch):
@@ -131,11 +180,14 @@ def test_a_flops_budget_gives_every_cell_the_same_compute_and_evaluation_points(
     cells stop at the first step reaching the budget and are evaluated at the first step
     reaching each fraction of it, step 0 (the untrained model) included."""
     monkeypatch.setattr(study, "run_cells", serial_run_cells)
-    config = sweep_config(images, tmp_path, lr_scales=[1], seeds=1, budget_grad_evals=0, budget_flops=1e9)
+    config = sweep_config(images, tmp_path, lr_scales=[1], selection_seeds=1, budget_grad_evals=0, budget_flops=1e9)
     del config["eval_points"]  # the study's own
     finished = study.ex.run(config_updates=config, options={"--loglevel": "ERROR"})
-    cells = finished.result["cells"]
-    assert [cell["key"] for cell in cells] == ["adam/lr1/seed0", "extra_adam/lr1/seed0"]
+    keys = [cell["key"] for cell in finished.result["cells"]]
+    assert keys == ["selection/adam/lr1/seed0", "selection/extra_adam/lr1/seed0", "confirmation/adam/lr1/seed100",
+                    "confirmation/adam/lr1/seed101", "confirmation/extra_adam/lr1/seed100",
+                    "confirmation/extra_adam/lr1/seed101"]
+    cells = [cell for cell in finished.result["cells"] if cell["key"].endswith("seed100")]  # the study's eval points
     reached = []
     for cell in cells:
         folder = Path(cell["folders"][0])
@@ -153,7 +205,7 @@ def test_a_flops_budget_gives_every_cell_the_same_compute_and_evaluation_points(
         assert cell["result"]["steps"] == evaluated[-1] == first_steps[-1]
         reached.append([[flops_at[step] >= point * budget for step in evaluated] for point in points])
     assert reached[0] == reached[1]  # each cell reached each point at the same evaluation
-    steps = {cell["key"].split("/")[0]: cell["result"]["steps"] for cell in cells}
+    steps = {cell["key"].split("/")[1]: cell["result"]["steps"] for cell in cells}
     assert steps["extra_adam"] == math.ceil(steps["adam"] / 2)  # its step costs exactly two of Adam's
 
 
@@ -264,7 +316,7 @@ def test_a_stopped_sweep_says_how_to_resume_in_one_line_and_its_running_cells_ch
     """The running cells write checkpoints (their runs end INTERRUPTED), and the study prints
     one line on how to resume, no traceback, and exits non-zero."""
     output = tmp_path / "runs"
-    config = sweep_config(images, output, comparison=[{"name": "adam"}], lr_scales=[1], seeds=2, workers=2,
+    config = sweep_config(images, output, comparison=[{"name": "adam"}], lr_scales=[1], selection_seeds=2, workers=2,
                           budget_grad_evals=100000, checkpoint_every=5, eval_every=100000)
     config_file = tmp_path / "sweep.json"
     config_file.write_text(json.dumps(config))
