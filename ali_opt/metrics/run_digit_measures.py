@@ -19,6 +19,13 @@ run's trajectory is untouched) and the first ``images`` held-out (test) images
 - ``class_kl``: KL of the samples' predicted-class histogram from the test labels' histogram;
 - ``recon_class_accuracy``: test images whose reconstruction G(E(x)) is classified as x's label.
 
+With a labelled validation split of at least 2 images (``data.validation`` >= 2), the same
+samples are also measured against the first ``images`` validation images, and those images
+reconstructed: ``class_fid_valid``, ``class_kid_valid``, ``class_kl_valid`` and
+``recon_class_accuracy_valid`` (:data:`~ali_opt.metrics.digit_config.DIGIT_VALIDATION_METRICS`),
+on which a sweep may select (``select_by``) without reading the test images. ``modes`` reads the
+samples alone, so it has no validation variant. The test-image values do not change with them.
+
 At step 0, the baselines of real images: ``classifier_accuracy`` (the classifier on the test
 images themselves: the ceiling of ``recon_class_accuracy``) and the real-vs-real floors
 ``class_fid_floor``, ``class_kid_floor``, ``modes_floor``, ``class_kl_floor``: the first
@@ -28,38 +35,18 @@ does not hold ``digits``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..ali import ALIGame
 from ..data import Dataset
-from ..errors import ConfigError, check_integer
 from .digit_classifier import DigitClassifier, cached_classifier, classify
+from .digit_config import DIGIT_DATASET, DIGIT_METRICS, check_digits  # noqa: F401 (the last two re-exported)
 from .digit_measures import class_fid, class_kid, class_kl, modes, recon_class_accuracy
 from .feature_cache import cache_folder
 from .reconstruction import evaluation_mode
 from .run_sample_quality import generated_images
-
-DIGITS_KEYS = ("samples", "images")
-"""The keys of a run's ``digits`` config (defaults in :func:`ali_opt.config.training_defaults`)."""
-
-DIGIT_DATASET = "mnist"
-"""The dataset whose runs log the digit-level measures."""
-
-DIGIT_METRICS = ("class_fid", "class_kid", "modes", "class_kl", "recon_class_accuracy")
-"""The digit-level measures logged at every evaluation."""
-
-
-def check_digits(config: dict) -> None:
-    """Raise :class:`ConfigError` (one line) for a bad ``digits``: a dict of ``samples`` (0: off,
-    else at least 2) and ``images`` (at least 2)."""
-    digits = config["digits"]
-    if not isinstance(digits, dict) or set(digits) != set(DIGITS_KEYS):
-        raise ConfigError(f"digits={digits!r} is not valid; give a dict with {', '.join(DIGITS_KEYS)}")
-    check_integer("digits.samples", digits["samples"], note="0: off")
-    check_integer("digits.images", digits["images"], minimum=2)
-    if digits["samples"] == 1:
-        raise ConfigError("digits.samples=1 is not valid; class_fid needs at least 2 samples (0: off)")
-
 
 def digits_on(config: dict, dataset: Dataset) -> bool:
     """Whether evaluations of this run log the digit-level measures (see the module docstring)."""
@@ -87,22 +74,60 @@ def digit_metrics(game: ALIGame, dataset: Dataset, config: dict, seed: int,
     {} when :func:`digits_on` is false. Prior draws are seeded with ``seed``."""
     if not digits_on(config, dataset):
         return {}
-    samples, count, batch_size = config["digits"]["samples"], config["digits"]["images"], config["eval_batch_size"]
+    samples, batch_size = config["digits"]["samples"], config["eval_batch_size"]
     classifier = run_classifier(dataset, config)
-    test = next(dataset.batches("heldout", count, count))
-    labels = dataset.labels["heldout"][:count]
-    test_features = classify(classifier, test, batch_size)[0]
-    generated = generated_images(game, samples, batch_size, dataset.train.device, seed)
-    metrics = sample_measures(test_features, labels, *classify(classifier, generated, batch_size), suffix="")
-    with evaluation_mode(game):
-        reconstructions = torch.cat([game.reconstruct(x) for x in dataset.batches("heldout", batch_size, count)])
-    metrics["recon_class_accuracy"] = recon_class_accuracy(classifier, reconstructions, labels, batch_size)
-    if step == 0:
-        metrics["classifier_accuracy"] = recon_class_accuracy(classifier, test, labels, batch_size)
-        train = next(dataset.batches("train", samples, samples))
-        metrics.update(sample_measures(test_features, labels, *classify(classifier, train, batch_size),
-                                       suffix="_floor"))
+    generated = classify(classifier, generated_images(game, samples, batch_size, dataset.train.device, seed),
+                         batch_size)
+    metrics = {}
+    for split, suffix in reference_splits(dataset):
+        reference = ReferenceImages.of(dataset, split, config["digits"]["images"], classifier, batch_size)
+        measured = sample_measures(reference.features, reference.labels, *generated, suffix=suffix)
+        if suffix:
+            del measured[f"modes{suffix}"]  # modes reads the samples alone: logged once, as ``modes``
+        metrics.update(measured)
+        metrics[f"recon_class_accuracy{suffix}"] = reference.recon_class_accuracy(game, classifier, batch_size)
+        if step == 0 and not suffix:
+            metrics["classifier_accuracy"] = recon_class_accuracy(classifier, reference.images, reference.labels,
+                                                                  batch_size)
+            train = next(dataset.batches("train", samples, samples))
+            metrics.update(sample_measures(reference.features, reference.labels,
+                                           *classify(classifier, train, batch_size), suffix="_floor"))
     return metrics
+
+
+def reference_splits(dataset: Dataset) -> list[tuple[str, str]]:
+    """``(split, suffix)`` of the labelled real images the samples and reconstructions are measured
+    against: the held-out (test) images (no suffix) and, when there are at least 2 labelled
+    ones, the validation images (``_valid``)."""
+    splits = [("heldout", "")]
+    if "validation" in dataset.labels and len(dataset.validation) >= 2:
+        splits.append(("validation", "_valid"))
+    return splits
+
+
+@dataclass(frozen=True)
+class ReferenceImages:
+    """The first ``count`` images of a labelled split, their labels and classifier features."""
+
+    split: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    features: torch.Tensor
+
+    @classmethod
+    def of(cls, dataset: Dataset, split: str, count: int, classifier: DigitClassifier,
+           batch_size: int) -> ReferenceImages:
+        count = min(count, len(dataset.labels[split]))
+        images = next(dataset.batches(split, count, count))
+        return cls(split, images, dataset.labels[split][:count], classify(classifier, images, batch_size)[0])
+
+    def recon_class_accuracy(self, game: ALIGame, classifier: DigitClassifier, batch_size: int) -> float:
+        """The fraction of these images whose reconstruction G(E(x)) is classified as x's label."""
+        count = len(self.labels)
+        with evaluation_mode(game):
+            reconstructions = torch.cat([game.reconstruct(self.images[start:start + batch_size])
+                                         for start in range(0, count, batch_size)])
+        return recon_class_accuracy(classifier, reconstructions, self.labels, batch_size)
 
 
 def sample_measures(test_features: torch.Tensor, test_labels: torch.Tensor, features: torch.Tensor,

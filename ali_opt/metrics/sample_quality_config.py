@@ -15,6 +15,7 @@ from ..data import Dataset
 from ..errors import ConfigError, check_choice, check_integer, check_positive
 from ..models import VECTOR_MODELS
 from ..records.selection import check_selection
+from .digit_config import digit_validation_metrics
 from .feature_cache import resolved_network
 from .inception import PRECISIONS
 from .sample_quality import COVERAGE_K
@@ -67,13 +68,15 @@ def validation_metrics(config: dict) -> tuple[str, ...]:
     """The validation metrics a run of ``config`` logs (what ``select_by`` may name):
     ``recon_mse_valid`` with ``data.validation`` > 0, and with ``sample_quality.samples`` > 0
     on image data also ``kid_valid``, ``fid_valid``, ``precision_valid``, ``recall_valid``,
-    ``coverage_valid`` (density has no direction: it is logged, never selected on)."""
+    ``coverage_valid`` (density has no direction: it is logged, never selected on), and with
+    the digit-level measures on (MNIST, ``data.validation`` >= 2) ``class_fid_valid``,
+    ``class_kid_valid``, ``class_kl_valid``, ``recon_class_accuracy_valid``."""
     if not config["data"]["validation"]:
         return ()
     metrics = ["recon_mse_valid"]
     if config["sample_quality"]["samples"] and config["model"] not in VECTOR_MODELS:
         metrics = [f"{name}_valid" for name in ("kid", "fid", "precision", "recall", "coverage")] + metrics
-    return tuple(metrics)
+    return (*metrics, *digit_validation_metrics(config))
 
 
 def check_selection_config(config: dict) -> None:
@@ -84,7 +87,8 @@ def check_selection_config(config: dict) -> None:
     check_selection(config["select_by"], config["select_last"], config["select_rule"], validation_metrics(config),
                     why_not="is not a validation metric this config logs",
                     none_valid="set data.validation > 0 (and sample_quality.samples > 0 for kid_valid, fid_valid, "
-                               "precision_valid, recall_valid, coverage_valid)")
+                               "precision_valid, recall_valid, coverage_valid; on MNIST digits.samples > 0 for "
+                               "class_fid_valid, class_kid_valid, class_kl_valid, recon_class_accuracy_valid)")
 
 
 def sample_quality_on(config: dict, dataset: Dataset) -> bool:

@@ -55,9 +55,14 @@ above 1 where samples crowd into dense regions of the real data), so it is repor
 selected on."""
 
 FLOORS = {"fid": "fid_floor", "kid": "kid_floor", "precision": "precision_floor", "recall": "recall_floor",
-          "coverage": "coverage_floor", "density": "density_floor"}
+          "coverage": "coverage_floor", "density": "density_floor",
+          "class_fid": "class_fid_floor", "class_kid": "class_kid_floor", "modes": "modes_floor",
+          "class_kl": "class_kl_floor", "recon_class_accuracy": "classifier_accuracy"}
 """The real-vs-real value of a sample-quality metric (training-image features against
-validation-image features): what a generator matching the data would score, up to sampling."""
+validation-image features): what a generator matching the data would score, up to sampling.
+The digit-level measures' floors are training images measured as samples; that of
+``recon_class_accuracy`` is the classifier's accuracy on the real images (what a perfect
+reconstruction scores)."""
 
 MEAN_IMAGE = "recon_mse_mean_image"
 """The MSE of reconstructing every test image by the mean training image: a baseline an

@@ -59,7 +59,8 @@ from .study_tables import (PAIR_COLUMNS, STABILITY_COLUMNS, pair_rows, stability
 from .study_results import CurveBand, MetricNoise, StudyReport
 from .tables import write_csv
 
-OTHER_OUTCOMES = ("fid", "coverage", "precision", "recall", "density", "recon_mse", "probe_accuracy")
+OTHER_OUTCOMES = ("fid", "coverage", "precision", "recall", "density", "recon_mse", "probe_accuracy",
+                  "class_fid", "class_kid", "modes", "class_kl", "recon_class_accuracy")
 """The outcomes reported beside the primary (test images), where the runs logged them."""
 
 LOSSES = ("loss_d", "loss_g", "loss_gap")

@@ -12,12 +12,17 @@ from ali_opt.ali import ALIGame
 from ali_opt.data import Dataset
 from ali_opt.errors import ConfigError
 from ali_opt.metrics import digit_classifier
-from ali_opt.metrics.digit_classifier import DigitClassifier, TrainingSettings
+from ali_opt.metrics.digit_classifier import DigitClassifier, TrainingSettings, classify
+from ali_opt.metrics.digit_config import DIGIT_VALIDATION_METRICS
 from ali_opt.metrics.digit_measures import class_fid, class_kid, class_kl, modes, recon_class_accuracy
 from ali_opt.metrics.evaluation import quality_metrics
-from ali_opt.metrics.run_digit_measures import check_digits, digit_metrics, digits_on, prepare_classifier
+from ali_opt.metrics.run_digit_measures import (check_digits, digit_metrics, digits_on, prepare_classifier,
+                                                run_classifier)
+from ali_opt.metrics.run_sample_quality import generated_images
 from ali_opt.metrics.sample_quality import kernel_inception_distance
+from ali_opt.metrics.sample_quality_config import check_selection_config, validation_metrics
 from ali_opt.models import build_models
+from ali_opt.records.selection import lower_is_better, selectable
 
 
 def test_samples_that_are_all_one_digit_hold_one_mode_and_even_samples_ten():
@@ -169,3 +174,66 @@ def test_a_bad_digits_config_is_one_line_naming_it(digits, problem):
         check_digits({"digits": digits})
     assert "\n" not in str(error.value)
     check_digits({"digits": {"samples": 0, "images": 2}})
+
+
+# --- validation variants -------------------------------------------------------------------------------------------
+
+def _with_validation(dataset: Dataset, images: torch.Tensor, labels: torch.Tensor) -> Dataset:
+    return Dataset(dataset.name, dataset.train, dataset.heldout, images, labels={**dataset.labels,
+                                                                                 "validation": labels})
+
+
+def test_validation_variants_measure_against_the_validation_images_and_leave_the_test_values(
+        tmp_path, short_training, one_thread):
+    game, config = _untrained_game(), _config(tmp_path)
+    plain = _tiny_mnist()
+    test_only = digit_metrics(game, plain, config, seed=0, step=0)
+    # Validation images that are the test images themselves: every variant equals its test value.
+    same = digit_metrics(game, _with_validation(plain, plain.heldout, plain.labels["heldout"]), config, seed=0, step=0)
+    assert set(same) == set(test_only) | set(DIGIT_VALIDATION_METRICS)
+    assert {name: same[name] for name in test_only} == test_only  # the test values do not move
+    for name in DIGIT_VALIDATION_METRICS:
+        assert same[name] == same[name.removesuffix("_valid")]
+    assert "modes_valid" not in same
+    # A perfect autoencoder on 20 validation stripes, 5 of them mislabelled: 15/20 = 0.75 (the classifier
+    # separates the stripes), while the test images keep the classifier's own accuracy, 1.
+    labels = torch.arange(20) % 10
+    images = plain.heldout[:20].clone()
+    wrong = labels.clone()
+    wrong[:5] = (wrong[:5] + 1) % 10
+    game.reconstruct = lambda x: x
+    perfect = digit_metrics(game, _with_validation(plain, images, wrong), config, seed=0, step=10)
+    assert perfect["recon_class_accuracy_valid"] == 0.75 and perfect["recon_class_accuracy"] == 1.0
+    # class_kl_valid is against the validation labels' histogram: both uniform here, so it equals class_kl;
+    # 20 'zeros' as validation labels give exactly KL(samples' classes || those labels, add-one smoothed).
+    assert perfect["class_kl_valid"] == pytest.approx(perfect["class_kl"], abs=1e-12)
+    zeros = torch.zeros(20, dtype=torch.int64)
+    skewed = digit_metrics(game, _with_validation(plain, images, zeros), config, seed=0, step=10)
+    predictions = classify(run_classifier(plain, config), generated_images(game, 60, 25, torch.device("cpu"), 0))[1]
+    assert skewed["class_kl_valid"] == class_kl(predictions, zeros) != pytest.approx(perfect["class_kl_valid"])
+
+
+def test_a_single_validation_image_gives_no_variants(tmp_path, short_training, one_thread):
+    plain = _tiny_mnist()
+    one = _with_validation(plain, plain.heldout[:1], plain.labels["heldout"][:1])
+    assert not set(DIGIT_VALIDATION_METRICS) & set(digit_metrics(_untrained_game(), one, _config(tmp_path), seed=0))
+
+
+@pytest.mark.parametrize("data, digits, expected", [
+    ({"name": "mnist", "heldout": 100, "validation": 100}, 1000, DIGIT_VALIDATION_METRICS),
+    ({"name": "mnist", "heldout": 100, "validation": 1}, 1000, ()),
+    ({"name": "mnist", "heldout": 100, "validation": 100}, 0, ()),
+    ({"name": "cifar10", "heldout": 100, "validation": 100}, 1000, ()),
+])
+def test_the_digit_validation_variants_are_what_select_by_may_name(data, digits, expected):
+    config = {"data": data, "digits": {"samples": digits, "images": 100}, "model": "mnist28",
+              "sample_quality": {"samples": 0}, "select_by": None, "select_last": 1, "select_rule": "last"}
+    assert validation_metrics(config) == ("recon_mse_valid", *expected)
+    for name in DIGIT_VALIDATION_METRICS:
+        assert selectable(name)
+        if name in expected:
+            check_selection_config({**config, "select_by": name})
+        else:
+            with pytest.raises(ConfigError, match=f"select_by='{name}' is not a validation metric this config logs"):
+                check_selection_config({**config, "select_by": name})
+    assert [lower_is_better(name) for name in DIGIT_VALIDATION_METRICS] == [True, True, True, False]
