@@ -7,21 +7,14 @@ import pytest
 from ali_opt.plots import step_size_figures as figures
 from ali_opt.plots.all_figures import sweep_figures_and_summary
 from ali_opt.records.selection import selection_rule, sweep_runs
+from tests.helpers.figures import capture_saved_figures
 from tests.helpers.synthetic_runs import entry_runs, synthetic_run
 
 
 @pytest.fixture
 def captured(monkeypatch):
     """The figures the sweep saves, kept for their axes to be read."""
-    drawn = {}
-    save = figures.save_with_legend
-
-    def keep(figure, path, *arguments):
-        drawn[path.name] = figure
-        return save(figure, path, *arguments)
-
-    monkeypatch.setattr(figures, "save_with_legend", keep)
-    return drawn
+    return capture_saved_figures(monkeypatch, figures)
 
 
 def test_figures_are_written_with_every_scale_labelled(tmp_path, captured):

@@ -10,6 +10,7 @@ import pytest
 
 from ali_opt.plots import study_figures as figures
 from ali_opt.records.study_report import study_report
+from tests.helpers.figures import capture_saved_figures
 from tests.helpers.study_runs import GRIDS, RULE, SELECTED, noise_draws, study_cells
 
 
@@ -22,15 +23,7 @@ def report():
 @pytest.fixture
 def captured(monkeypatch):
     """The figures saved, kept for their axes to be read."""
-    drawn = {}
-    save = figures.save_with_legend
-
-    def keep(figure, path, *arguments):
-        drawn[path.name] = figure
-        return save(figure, path, *arguments)
-
-    monkeypatch.setattr(figures, "save_with_legend", keep)
-    return drawn
+    return capture_saved_figures(monkeypatch, figures)
 
 
 def test_every_figure_is_written_with_every_tried_scale_labelled(report, tmp_path, captured):
