@@ -52,7 +52,8 @@ def write_trained_run_figures(folder: Path, out: Path, *, prefix: str = "", data
     with torch.no_grad(), evaluation_mode(parts.game):  # the samples of write_image_figures: the same seed
         z = torch.randn((SHOWN, *parts.game.latent_shape), generator=torch.Generator().manual_seed(seed))
         paths.append(samples_beside_real(parts.game.generate(z), real, out / f"{prefix}samples_and_real.png"))
-    paths.append(losses_against_epochs(read_run(folder), len(parts.dataset.train), out / f"{prefix}losses_vs_epochs.png"))
+    losses = out / f"{prefix}losses_vs_epochs.png"
+    paths.append(losses_against_epochs(read_run(folder), len(parts.dataset.train), losses))
     return paths
 
 

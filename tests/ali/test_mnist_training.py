@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ali_opt.plots import run_figures
 from ali_opt.plots.run_figures import epochs, losses_against_epochs
 from ali_opt.plots.trained_run import main as trained_run_main
 from ali_opt.records.runs import Run
@@ -81,10 +82,18 @@ def test_epochs_count_images_drawn_over_the_training_set_size():
     assert np.allclose(epochs(np.array([0, 80, 200]), 100, 8000), [0, 1, 2.5])
 
 
-def test_losses_are_drawn_against_epochs(tmp_path):
+def test_losses_are_drawn_against_epochs(tmp_path, monkeypatch):
+    closed = []
+    monkeypatch.setattr(run_figures.plt, "close", closed.append)  # keep the figure to read it back
     steps = np.array([10, 20, 40])
-    run = Run(tmp_path, {"batch_size": 100}, "COMPLETED", None, None,
+    config = {"batch_size": 100, "optimizer": {"name": "adam", "lr": {"d": 2e-4, "g": 1e-3}}}
+    run = Run(tmp_path, config, "COMPLETED", None, None,
               {"loss_d": (steps, np.array([1.3, 1.2, 1.0])), "loss_g": (steps, np.array([1.4, 1.6, 2.0]))})
     path = losses_against_epochs(run, 1000, tmp_path / "losses.png")
     with Image.open(path) as image:
         assert image.size == (840, 480)  # 7 x 4 inches at 120 dpi
+    axis = closed[0].axes[0]
+    d, g, equilibrium = axis.get_lines()
+    assert np.allclose(d.get_xdata(), [1, 2, 4]) and np.allclose(d.get_ydata(), [1.3, 1.2, 1.0])  # 100 images a step
+    assert np.allclose(g.get_ydata(), [1.4, 1.6, 2.0]) and np.allclose(equilibrium.get_ydata(), 2 * np.log(2))
+    assert axis.get_title() == "Losses: adam, steps D 0.0002, G 0.001"
