@@ -5,7 +5,7 @@ default, 1000) and a dataset named ``mnist`` with labelled training and held-out
 Other datasets have no digit classes, so they ignore ``digits``; ``digits.samples=0`` turns
 the measures off on MNIST. The digit classifier (:mod:`ali_opt.metrics.digit_classifier`) is
 trained on the run's training split (the validation split and the held-out images left out)
-at the first evaluation that needs it, in about 30 s on one CPU thread, then read from the
+at the first evaluation that needs it, in about a minute on one CPU thread, then read from the
 cache folder of the Inception features (``sample_quality.cache``, default
 ``$XDG_CACHE_HOME/ali-opt``) by every later evaluation and run on the same data.
 
@@ -47,6 +47,7 @@ from .digit_measures import class_fid, class_kid, class_kl, modes, recon_class_a
 from .feature_cache import cache_folder
 from .reconstruction import evaluation_mode
 from .run_sample_quality import generated_images
+
 
 def digits_on(config: dict, dataset: Dataset) -> bool:
     """Whether evaluations of this run log the digit-level measures (see the module docstring)."""
@@ -130,11 +131,12 @@ class ReferenceImages:
         return recon_class_accuracy(classifier, reconstructions, self.labels, batch_size)
 
 
-def sample_measures(test_features: torch.Tensor, test_labels: torch.Tensor, features: torch.Tensor,
+def sample_measures(real_features: torch.Tensor, real_labels: torch.Tensor, features: torch.Tensor,
                     predictions: torch.Tensor, suffix: str) -> dict[str, float]:
     """``class_fid``, ``class_kid``, ``modes`` and ``class_kl`` (each name followed by ``suffix``)
-    of images with classifier ``features`` and ``predictions``, against the test images."""
-    return {f"class_fid{suffix}": class_fid(test_features, features),
-            f"class_kid{suffix}": class_kid(test_features, features),
+    of images with classifier ``features`` and ``predictions``, against real images (the test
+    or the validation images) with ``real_features`` and ``real_labels``."""
+    return {f"class_fid{suffix}": class_fid(real_features, features),
+            f"class_kid{suffix}": class_kid(real_features, features),
             f"modes{suffix}": float(modes(predictions)),
-            f"class_kl{suffix}": class_kl(predictions, test_labels)}
+            f"class_kl{suffix}": class_kl(predictions, real_labels)}
