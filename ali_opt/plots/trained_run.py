@@ -7,7 +7,8 @@ Writes, into ``--out`` (default: the run folder), for an image model at its last
 ``samples.png`` (a 10x10 grid), ``samples_and_real.png`` (those samples beside 100 test
 images), ``reconstructions.png`` (rows of test images above their reconstructions G(E(x))),
 ``interpolations.png`` (decodings along the segment between two test images' codes, one pair
-per row) and ``losses_vs_epochs.png`` (both players' logged losses). The images are drawn on
+per row) and ``losses_vs_epochs.png`` (both players' logged losses, from the first step of the
+runs a resumed run continues, when their folders are there). The images are drawn on
 the CPU from a generator seeded with ``--seed``: the same run gives the same figures.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 
 from ..errors import ConfigError
 from ..metrics.reconstruction import evaluation_mode
-from ..records.runs import read_run
+from ..records.runs import Run, read_run, stitch_resumed
 from ..runtime.checkpoint import load_checkpoint
 from ..training import build_run
 from .image_figures import write_image_figures
@@ -53,8 +54,22 @@ def write_trained_run_figures(folder: Path, out: Path, *, prefix: str = "", data
         z = torch.randn((SHOWN, *parts.game.latent_shape), generator=torch.Generator().manual_seed(seed))
         paths.append(samples_beside_real(parts.game.generate(z), real, out / f"{prefix}samples_and_real.png"))
     losses = out / f"{prefix}losses_vs_epochs.png"
-    paths.append(losses_against_epochs(read_run(folder), len(parts.dataset.train), losses))
+    paths.append(losses_against_epochs(whole_run(folder), len(parts.dataset.train), losses))
     return paths
+
+
+def whole_run(folder: Path) -> Run:
+    """The run in ``folder`` joined with the runs it continues (its ``resume``, followed back
+    while the folder is there), so that the curves of a resumed run start at its first step."""
+    runs = [read_run(folder)]
+    while runs[-1].config.get("resume"):
+        previous = Path(runs[-1].config["resume"]).expanduser()
+        previous = previous if previous.is_dir() else previous.parent  # a folder, or its checkpoint file
+        if not (previous / "run.json").is_file() or previous.resolve() in {run.folder.resolve() for run in runs}:
+            break
+        runs.append(read_run(previous))
+    stitched, _ = stitch_resumed(runs)
+    return next(run for run in stitched if Path(folder).resolve() in {part.resolve() for part in run.parts})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

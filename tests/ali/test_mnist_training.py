@@ -10,7 +10,7 @@ from PIL import Image
 
 from ali_opt.plots import run_figures
 from ali_opt.plots.run_figures import epochs, losses_against_epochs
-from ali_opt.plots.trained_run import main as trained_run_main
+from ali_opt.plots.trained_run import main as trained_run_main, whole_run
 from ali_opt.records.runs import Run
 from studies.train_ali import ex
 
@@ -30,7 +30,7 @@ def test_the_named_config_sets_data_model_and_the_reproductions_optimizer():
 def test_the_cpu_size_changes_width_length_and_step_sizes_only():
     base = ex.run("print_config", named_configs=["mnist"], options={"--loglevel": "ERROR"}).config
     cpu = ex.run("print_config", named_configs=["mnist", "mnist_cpu"], options={"--loglevel": "ERROR"}).config
-    assert (cpu["width"], cpu["steps"], cpu["optimizer"]["lr"]) == (0.25, 2500, {"d": 2e-4, "g": 1e-3})
+    assert (cpu["width"], cpu["steps"], cpu["optimizer"]["lr"]) == (0.25, 5000, {"d": 2e-4, "g": 1e-3})
     changed = {key for key in base if base[key] != cpu[key] and key != "__doc__"}
     assert changed == {"width", "steps", "optimizer", "checkpoint_every"}
     assert {**cpu["optimizer"], "lr": None} == {**base["optimizer"], "lr": None}
@@ -68,6 +68,17 @@ def test_the_trained_run_figures_redraw_from_the_run_folder(mnist_run, tmp_path,
     with Image.open(tmp_path / "mnist_interpolations.png") as image:  # 8 pairs of 10 points
         assert image.size == (10 * 29 + 1, 8 * 29 + 1)
     assert str(tmp_path / "mnist_losses_vs_epochs.png") in capsys.readouterr().out
+
+
+def test_the_losses_of_a_resumed_run_start_at_the_run_it_continues(mnist_run, tmp_path):
+    updates = {"data.root": str(SHARED_DATA), "output": str(tmp_path), "threads": 1, "width": 0.0625, "steps": 6,
+               "log_every": 2, "eval_every": 6, "checkpoint_every": 6, "probe.images": 0, "diversity_samples": 0,
+               "progress": False, "data.heldout": 100, "digits.samples": 0, "resume": str(mnist_run)}
+    finished = ex.run(named_configs=["mnist"], config_updates=updates, options={"--loglevel": "ERROR"})
+    continued = tmp_path / str(finished._id)
+    assert whole_run(mnist_run).curve("loss_d")[0].tolist() == [2, 4]
+    run = whole_run(continued)
+    assert run.parts == (mnist_run, continued) and run.curve("loss_d")[0].tolist() == [2, 4, 6]
 
 
 def test_a_folder_without_a_checkpoint_is_one_error_line(tmp_path, capsys):
