@@ -36,6 +36,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 
 from ali_opt.config import CELL_KEYS, PAPER_OPTIMIZER, add_training_configs, check_training_config
 from ali_opt.errors import ConfigError
+from ali_opt.metrics.run_digit_measures import prepare_classifier
 from ali_opt.metrics.run_sample_quality import prepare_real_sets
 from ali_opt.plots.study_figures import draw_study
 from ali_opt.records.runs import load_runs
@@ -79,9 +80,9 @@ def study_config():
     primary = "kid"  # stage two's outcome, on the test images at the end of the budget (as measured)
     equivalence_margin = None  # equivalence margin of the primary; None: 10% of its untrained-to-floor range
     noise_draws = 3  # stage two's final checkpoints re-evaluated with this many other prior draws (metric noise)
-    budget_flops = 1.0e12  # every cell stops once its steps' FLOPs reach this (about 1,000 Adam steps here)
+    budget_flops = 0.6e12  # every cell stops once its steps' FLOPs reach this (about 610 Adam steps here)
     budget_grad_evals = 0  # or, with budget_flops=0, at this many gradient evaluations
-    eval_points = [0, 1 / 3, 2 / 3, 1.0]  # fractions of the budget every cell is evaluated at (0: untrained)
+    eval_points = [0, 0.5, 1.0]  # fractions of the budget stage two evaluates at (0: untrained; stage one: [0, 1])
     sample_quality = {"samples": 200, "real_images": 500}  # FID, KID, precision/recall in Inception space
     select_by = "kid_valid"  # selection: KID against the validation images ...
     select_last = 1  # ... at the end of the budget (stage one evaluates only there)
@@ -185,6 +186,7 @@ def main(_config, _run, _log):
     first = selection_cells(config, design, initial_scales(config))
     dataset = load_run_data(first[0].config)  # once, here: a missing download happens once, a wrong data.root fails once
     prepare_real_sets(first[0].config, dataset)  # the real images' features, once, before cells compute them at once
+    prepare_classifier(first[0].config, dataset)  # on MNIST: the digit classifier, trained once, not by every cell
     stages = StageRunner(config, _log)
     selection_runs, grids, rule = run_selection(config, design, stages.run)
     selected = select_with(sweep_runs(selection_runs, SELECTION), rule)
