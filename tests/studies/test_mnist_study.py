@@ -25,7 +25,8 @@ def printed(experiment, named, **updates):
 def test_with_mnist_the_study_sweeps_mnist_at_its_own_size():
     config = printed(study.ex, ["mnist"])
     assert (config["model"], config["batch_size"], config["width"]) == ("mnist28", 100, 0.25)
-    assert config["data"]["name"] == "mnist" and (config["data"]["heldout"], config["data"]["validation"]) == (1000, 1000)
+    data = config["data"]
+    assert (data["name"], data["heldout"], data["validation"]) == ("mnist", 1000, 1000)
     assert config["optimizer"]["name"] == ""  # the sweep, not one Adam run
     assert config["output"] == "runs/extragradient_mnist"  # not the CIFAR-10 study's cells
     assert config["optimizer"]["lr"] == {"d": 1e-4, "g": 5e-4} and config["optimizer"]["betas"] == [0.5, 0.999]
@@ -41,8 +42,9 @@ def test_with_mnist_the_study_sweeps_mnist_at_its_own_size():
 def test_the_study_mnist_takes_the_training_mnists_data_model_and_batch_and_leaves_it_alone():
     training = printed(train_ali.ex, ["mnist"])
     sweep = printed(study.ex, ["mnist"])
-    assert {key: sweep[key] for key in ("model", "batch_size")} == {key: training[key] for key in ("model", "batch_size")}
-    assert {key: sweep["data"][key] for key in ("name", "heldout")} == {"name": "mnist", "heldout": training["data"]["heldout"]}
+    for key in ("model", "batch_size"):
+        assert sweep[key] == training[key]
+    assert (sweep["data"]["name"], sweep["data"]["heldout"]) == ("mnist", training["data"]["heldout"])
     assert training["optimizer"]["name"] == "adam" and training["optimizer"]["lr"] == {"d": 1e-5, "g": 2e-4}
     assert training["width"] == 1.0 and "primary" not in training
     # A study without `mnist` is the CIFAR-10 study, and an optimizer's named config still picks one run.
