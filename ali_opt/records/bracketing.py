@@ -9,8 +9,9 @@ with the lowest finite score, ties to the smaller scale, as the selection rule h
 (:func:`next_scales`):
 
 - the best scale is on the **lower edge** of the tried scales: try ``smallest / bracket_factor``;
-- the best scale is on the **upper edge**, or **no tried scale failed** (the stable range is
-  not yet bounded above): try ``largest * bracket_factor``;
+- the best scale is on the **upper edge**, or **no scale above the best failed** (the stable
+  range is not yet bounded above; a failure below the best, such as a step too small to learn
+  anything in the budget, does not bound it): try ``largest * bracket_factor``;
 - no scale can be selected (every one diverged, say): try ``smallest / bracket_factor``;
 - otherwise the best is **interior** and a failing scale bounds it above: nothing to add.
 
@@ -88,7 +89,8 @@ def next_scales(scores: Mapping[float, float], failed: Mapping[float, bool], rou
     added = set()
     if best is None or best == smallest:
         added.add(smallest / bracket_factor)
-    if best == largest or not any(failed.values()):
+    failed_above = any(failing for scale, failing in failed.items() if best is None or scale > best)
+    if best == largest or not failed_above:
         added.add(largest * bracket_factor)
     return Bracket(best, position, tuple(sorted(added - set(scores))))
 

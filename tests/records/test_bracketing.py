@@ -35,6 +35,15 @@ def test_a_bracketed_best_is_still_extended_upward_until_a_scale_fails():
     assert bracket == Bracket(4, "interior")
 
 
+def test_a_failure_below_the_best_does_not_stop_the_search_upward():
+    """The smallest scale fails (too small a step to learn in the budget): the stable range is
+    still unbounded above the interior best, so the grid grows upward until a scale fails."""
+    scores = {0.25: 0.59, 1: 0.28, 8: 0.42, 32: 0.52}
+    failed = {0.25: True, 1: False, 8: False, 32: False}
+    assert next_scales(scores, failed, rounds_done=0) == Bracket(1, "interior", (128,))
+    assert next_scales(scores, {**failed, 32: True}, rounds_done=0) == Bracket(1, "interior")
+
+
 def test_the_cap_on_rounds_is_respected_and_the_edge_reported():
     measure, rounds = table(optimum=0.01, fails_from=16)
     _, _, bracket = bracket_scales([1, 4], measure)
