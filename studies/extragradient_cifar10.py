@@ -1,29 +1,32 @@
 """Does (stochastic) extragradient train ALI on CIFAR-10 more stably, and to better samples per
 unit of compute, than simultaneous or alternating updates?
 
-    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU sweep (~40 min, 2 cores)
+    python -m studies.extragradient_cifar10 with data.root=../shared/data                # the CPU study (2 cores)
+    python -m studies.extragradient_cifar10 with mnist data.root=../shared/data          # the same study on MNIST
     python -m studies.extragradient_cifar10 with data.root=~/data paper executor=slurm   # paper model, full grid
     python -m studies.extragradient_cifar10 with data.root=../shared/data extra_adam     # one optimizer, one run
 
-Without a chosen optimizer (``optimizer.name=""``, the default) the study sweeps the step
-size: every entry of ``comparison`` x every value of ``lr_scales`` (multiplying both
-players' step sizes) x ``seeds`` seeds, each cell an ordinary :mod:`studies.train_ali` run
-in ``output`` that stops at the same budget of compute: ``budget_flops``, FLOPs as
-``torch.utils.flop_counter.FlopCounterMode`` counts them for each optimizer's step (or,
-with ``budget_flops=0``, ``budget_grad_evals`` gradient evaluations), and is evaluated at
-the same fractions of it, ``eval_points``, the untrained model included. Each evaluation
-logs sample quality in Inception feature space (FID, KID, precision and recall, against the
-test and the validation images; :mod:`ali_opt.metrics.run_sample_quality`) beside the
-reconstruction error and the linear probe. The cells run through
-:func:`ali_opt.runtime.run_cells` (``executor``, ``workers``, ``threads``, ``slurm``);
-re-running the command skips finished cells and resumes interrupted ones. Then each
-optimizer's scale is selected on ``select_by`` (KID against the validation images, averaged
-over the last ``select_last`` evaluations), entries are compared at their selected scales
-with permutation tests, and the figures and summary go into ``output/figures`` (see
-:mod:`ali_opt.plots.step_size_figures`, :mod:`ali_opt.records.step_size_summary`, :mod:`ali_opt.records.selection` and
-:mod:`ali_opt.records.statistics`); the sweep itself is recorded in ``output/comparisons``.
-With ``optimizer.name`` set (or a named config such as ``with extra_adam``) it trains that
-optimizer as one run. Every config key of :mod:`studies.train_ali` applies.
+Without a chosen optimizer (``optimizer.name=""``, the default) the study runs in two stages
+(:mod:`ali_opt.sweeps.stages`). Stage one trains every entry of ``comparison`` at every scale
+of its grid (first ``lr_scales``, multiplying both players' step sizes) on
+``selection_seeds`` seeds, evaluated at the end of the budget; it extends each grid where the
+best scale lies on an edge, and upwards until a scale fails (``bracketing``,
+``bracket_factor``, ``bracket_rounds``), and selects each entry's scale on ``select_by``, a
+validation metric. Stage two trains each entry at its selected scale on
+``confirmation_seeds`` fresh seeds (from ``confirmation_seed``), evaluated at ``eval_points``;
+only these runs give the outcomes, the stability table and the paired verdicts on
+``primary`` (:mod:`ali_opt.records.study_report`), with the metric's own noise measured on
+``noise_draws`` other sets of prior draws (:mod:`ali_opt.sweeps.metric_noise`). Every cell is
+an ordinary :mod:`studies.train_ali` run in ``output`` that stops at the same budget of
+compute: ``budget_flops``, FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them
+for each optimizer's step (or, with ``budget_flops=0``, ``budget_grad_evals`` gradient
+evaluations). The cells run through :func:`ali_opt.runtime.run_cells` (``executor``,
+``workers``, ``threads``, ``slurm``); re-running the command skips finished cells and resumes
+interrupted ones, and recomputes every decision from the runs that finished. The figures
+and tables go into ``output/figures`` (:mod:`ali_opt.plots.study_figures`); the study itself
+is recorded in ``output/comparisons``. With ``optimizer.name`` set (or a named config such
+as ``with extra_adam``) it trains that optimizer as one run. Every config key of
+:mod:`studies.train_ali` applies.
 """
 from __future__ import annotations
 

@@ -147,8 +147,10 @@ def _outcomes_section(report: StudyReport) -> list[str]:
             lines.append(f"| *{label}* | | | | " + " | ".join(values) + " |")
     return lines + ["", f"Mean over seeds of the last evaluation [{CONFIDENCE:.0%} t interval]. A seed that diverged "
                     "or did not complete has no value at the end of the budget: it is left out of the mean and "
-                    "counted in the failure rate. Untrained: the model at step 0; real vs real: training-image "
-                    "features against validation-image features, what a generator matching the data would score. "
+                    "counted in the failure rate. Untrained: the model at step 0; real vs real: what a generator "
+                    "matching the data would score (Inception measures: training-image features against "
+                    "validation-image features; digit measures: training images against the test images; "
+                    "recon_class_accuracy: the classifier's own accuracy on the test images). "
                     "Coverage grades diversity (low: mode collapse); density has no better direction (about 1 for a "
                     "generator matching the data, above 1 where samples crowd)."]
 
