@@ -114,6 +114,8 @@ def stability_vs_step_size(report: StudyReport, path: Path, pdf: bool = False) -
     axes[0].set_yticks(np.linspace(0, 1, 6))
     axes[0].axhline(1.06, color="0.75", linewidth=0.8)
     axes[2].axhline(1.0, **UNTRAINED)
+    for axis in axes[1:]:  # oscillation and growth span decades where a scale blows up
+        axis.set_yscale("log")
     for axis, (_, label, title) in zip(axes, STABILITY_PANELS):
         axis.set_ylabel(label)
         axis.set_title(title, fontsize="medium")
