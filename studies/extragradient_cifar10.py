@@ -196,13 +196,14 @@ def main(_config, _run, _log):
     prepare_classifier(first[0].config, dataset)  # on MNIST: the digit classifier, trained once, not by every cell
     stages = StageRunner(config, _log)
     selection_runs, grids, rule = run_selection(config, design, stages.run)
-    selected = select_with(sweep_runs(selection_runs, SELECTION), rule)
+    selection = sweep_runs(selection_runs, SELECTION)
+    selected = select_with(selection, rule)
     confirmation = sweep_runs(stages.run(confirmation_cells(config, design, selected)), CONFIRMATION)
     if not confirmation:
         raise ConfigError(f"no cell of stage two finished; see the logs in {Path(config['output']) / 'executor'}")
     noise = {label: noise_table(confirmation[label][selected[label]], config["primary"], config["noise_draws"])
              for label in confirmation}
-    report = study_report(sweep_runs(selection_runs, SELECTION), grids, selected, confirmation, rule,
+    report = study_report(selection, grids, selected, confirmation, rule,
                           config["primary"], config["equivalence_margin"], noise)
     out = Path(config["output"]) / "figures"
     figures = write_study_report(report, out) + draw_study(report, out, pdf=config["pdf"])

@@ -157,7 +157,7 @@ class PairComparison(Comparison):
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
     """The mean of the finite ``values`` and its percentile bootstrap interval (see the module
     docstring); the interval is the mean itself for one value or equal values, NaN for none."""
-    finite = _finite(values)
+    finite = finite_values(values)
     if not len(finite):
         return Interval(math.nan, math.nan, math.nan, 0)
     mean = float(np.mean(finite))
@@ -169,14 +169,14 @@ def mean_t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     """The mean of the finite ``values`` and its t interval (module docstring): the interval of
     :func:`difference_interval` against zero, paired. Seeds that all agree: the mean itself;
     one value: NaN bounds (no spread can be estimated); none: NaN."""
-    finite = _finite(values)
+    finite = finite_values(values)
     mean, low, high = difference_interval(finite, np.zeros(len(finite)), paired=True, confidence=confidence)
     return Interval(mean, low, high, len(finite))
 
 
 def bootstrap_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The percentile bootstrap interval of the mean of the finite ``values``."""
-    low, high = bootstrap_intervals(np.asarray(_finite(values))[:, None], confidence)
+    low, high = bootstrap_intervals(np.asarray(finite_values(values))[:, None], confidence)
     return float(low[0]), float(high[0])
 
 
@@ -199,7 +199,7 @@ def bootstrap_intervals(samples: np.ndarray, confidence: float = CONFIDENCE) -> 
 def permutation_p(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided p-value of a permutation test of mean(a) - mean(b) over the finite values;
     exact up to :data:`EXACT_LIMIT` splits; NaN when either sample is empty."""
-    a, b = _finite(a), _finite(b)
+    a, b = finite_values(a), finite_values(b)
     if not len(a) or not len(b):
         return math.nan
     exact = math.comb(len(a) + len(b), len(a)) <= EXACT_LIMIT
@@ -246,7 +246,7 @@ def compare_pairs(samples: Mapping[str, Sequence[float]], alpha: float = ALPHA) 
     """Every pair of entries of ``samples`` (entry: its per-seed values), in order, tested by
     :func:`permutation_p`, the family of all pairs adjusted by :func:`holm`."""
     pairs = list(itertools.combinations(samples, 2))
-    finite = {entry: _finite(values) for entry, values in samples.items()}
+    finite = {entry: finite_values(values) for entry, values in samples.items()}
     raw = [permutation_p(finite[a], finite[b]) for a, b in pairs]
     comparisons = []
     for (a, b), p, p_holm in zip(pairs, raw, holm(raw)):
@@ -400,7 +400,7 @@ def _pair_fields(a: Mapping[Hashable, float], b: Mapping[Hashable, float], margi
         n_a = n_b = len(values_a)
         p, min_p = paired_permutation_p(values_a, values_b), min_paired_permutation_p(n_a)
     else:
-        values_a, values_b = _finite(list(a.values())), _finite(list(b.values()))
+        values_a, values_b = finite_values(list(a.values())), finite_values(list(b.values()))
         n_a, n_b = len(values_a), len(values_b)
         p, min_p = permutation_p(values_a, values_b), min_permutation_p(n_a, n_b)
     difference, low, high = difference_interval(values_a, values_b, paired)
@@ -424,7 +424,7 @@ def _difference_and_error(a: Sequence[float], b: Sequence[float], paired: bool) 
         if len(d) < 2:
             return _mean(d), math.nan, math.nan
         return float(np.mean(d)), float(np.std(d, ddof=1) / math.sqrt(len(d))), len(d) - 1.0
-    a, b = _finite(a), _finite(b)
+    a, b = finite_values(a), finite_values(b)
     difference = _mean(a) - _mean(b)
     if len(a) < 2 or len(b) < 2:
         return difference, math.nan, math.nan
@@ -462,7 +462,8 @@ def _difference_of_means(a, b, axis):
     return np.mean(a, axis=axis) - np.mean(b, axis=axis)
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
+def finite_values(values: Sequence[float]) -> np.ndarray:
+    """The finite values of ``values``, flattened, as floats."""
     values = np.asarray(values, dtype=float).ravel()
     return values[np.isfinite(values)]
 

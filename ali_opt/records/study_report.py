@@ -53,7 +53,7 @@ from .selection import (DIRECTIONS, Cells, Rule, base_metric, cell_runs, diverge
                         logged_metrics, lower_is_better, references, run_score, selection_score,
                         shared_compute_clock)
 from .stability import failure_rate, run_stability, stability_by_scale
-from .statistics import compare_pairs_fully, equivalence_margin as default_margin, mean_t_interval
+from .statistics import compare_pairs_fully, equivalence_margin as default_margin, finite_values, mean_t_interval
 from .study_tables import (PAIR_COLUMNS, STABILITY_COLUMNS, pair_rows, stability_rows, study_markdown,
                            summary_columns, summary_rows)
 from .study_results import CurveBand, MetricNoise, StudyReport
@@ -167,14 +167,14 @@ def last_evaluation(run: Run, metric: str) -> float:
 def pooled_sd(draws: Sequence[Sequence[float]]) -> float:
     """sqrt of the mean over seeds of each seed's sample variance (ddof 1) of its finite draws;
     seeds with fewer than 2 left out; NaN when none has 2."""
-    variances = [np.var(finite, ddof=1) for finite in (_finite(values) for values in draws) if len(finite) >= 2]
+    variances = [np.var(finite, ddof=1) for finite in (finite_values(values) for values in draws) if len(finite) >= 2]
     return float(math.sqrt(np.mean(variances))) if variances else math.nan
 
 
 def metric_noise(draws: Sequence[Sequence[float]], logged: Sequence[float]) -> MetricNoise:
     """The :class:`MetricNoise` of one entry: :func:`pooled_sd` of ``draws`` (per seed, its
     values under several prior draws) beside the sd over seeds of the ``logged`` values."""
-    finite = _finite(logged)
+    finite = finite_values(logged)
     return MetricNoise(pooled_sd(draws), float(np.std(finite, ddof=1)) if len(finite) >= 2 else math.nan)
 
 
@@ -193,8 +193,3 @@ def curve_band(runs: Sequence[Run], metric: str, clock: str | None) -> CurveBand
     mean, low, high = (np.array([getattr(interval, name) for interval in intervals], dtype=float)
                        for name in ("mean", "low", "high"))
     return CurveBand(curves.seeds, tuple(map(diverged, runs)), curves.x, mean, low, high)
-
-
-def _finite(values: Sequence[float]) -> np.ndarray:
-    values = np.asarray(values, dtype=float).ravel()
-    return values[np.isfinite(values)]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ali_opt.errors import ConfigError, check_integer, check_positive
+from ali_opt.errors import ConfigError, check_bool, check_integer, check_positive
 from ali_opt.metrics.run_digit_measures import DIGIT_DATASET, DIGIT_METRICS
 from ali_opt.metrics.run_sample_quality import SAMPLE_METRICS
 from ali_opt.models import VECTOR_MODELS
@@ -66,8 +66,7 @@ class StudyDesign:
             raise ConfigError(f"confirmation_seeds={confirmation!r} is not valid; stage two needs at least 2 seeds "
                               "per optimizer for an interval and a test (8 by default)")
         check_integer("confirmation_seed", config["confirmation_seed"])
-        if not isinstance(config["bracketing"], bool):
-            raise ConfigError(f"bracketing={config['bracketing']!r} is not valid; it must be true or false")
+        check_bool("bracketing", config["bracketing"])
         check_bracketing(config["bracket_factor"], config["bracket_rounds"])
         design = cls(config["selection_seeds"], confirmation, config["confirmation_seed"], config["bracketing"],
                      float(config["bracket_factor"]), config["bracket_rounds"])
@@ -100,10 +99,8 @@ def check_study(config: dict) -> StudyDesign:
     if config["primary"] not in outcomes:
         raise ConfigError(f"primary={config['primary']!r} is not valid; it must be a test outcome the runs of this "
                           f"config log, one of: {', '.join(outcomes)}")
-    margin = config["equivalence_margin"]
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0):
-        raise ConfigError(f"equivalence_margin={margin!r} is not valid; it must be a number > 0 in the primary "
-                          "outcome's units, or null for 10% of its range from the untrained model to the floor")
+    if config["equivalence_margin"] is not None:  # None: 10% of the primary's untrained-to-floor range
+        check_positive("equivalence_margin", config["equivalence_margin"])
     check_positive("noise_draws", config["noise_draws"], integer=True)
     return design
 
