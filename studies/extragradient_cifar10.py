@@ -82,9 +82,9 @@ def study_config():
     bracket_rounds = 2  # extensions at most (0: the lr_scales grid only)
     primary = "kid"  # stage two's outcome, on the test images at the end of the budget (as measured)
     equivalence_margin = None  # equivalence margin of the primary; None: 10% of its untrained-to-floor range
-    # stage two's final checkpoints re-evaluated with this many other prior draws (the metric's noise); on the
-    # 2-core default one draw (each is an Inception pass over the samples: 3 draws cost 65 s a run, measured)
-    noise_draws = 1
+    # stage two's final checkpoints re-evaluated with this many other prior draws (the metric's noise); each is
+    # an Inception pass over the samples: 7 s a run on the idle 2-core machine (docs/main-study.md)
+    noise_draws = 3
     budget_flops = 0.6e12  # every cell stops once its steps' FLOPs reach this (about 610 Adam steps here)
     budget_grad_evals = 0  # or, with budget_flops=0, at this many gradient evaluations
     eval_points = [0, 0.5, 1.0]  # fractions of the budget stage two evaluates at (0: untrained; stage one: [0, 1])
@@ -129,7 +129,6 @@ def paper():
     ]
     lr_scales = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
     selection_seeds = 3
-    noise_draws = 3
     confirmation_seeds = 12  # 21 pairs: Holm needs p < 0.05 / 21; the paired exact test reaches 2 / 2**12 = 0.0005
     eval_points = [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0]
     sample_quality = {"samples": 5000, "real_images": 5000}
@@ -156,7 +155,6 @@ def mnist():
     select_by = "class_fid_valid"  # ... against the validation images
     sample_quality = {"samples": 0}
     digits = {"samples": 1000, "images": 1000}
-    noise_draws = 3  # cheap here: 6.6 s a run for the three (docs/mnist.md)
     probe = {"images": 0}
     eval_batch_size = 500
     log_every = 20

@@ -16,7 +16,7 @@ SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 def test_the_defaults_are_the_reproductions_comparison_at_three_step_sizes():
     args = mnist_cpu_time.parse([])
-    assert (args.seeds, args.scales, args.budget_flops, args.evals) == (2, [1.0, 4.0, 16.0], 2.0e12, 6)
+    assert (args.seeds, args.scales, args.budget_flops, args.evals) == (2, [1.0, 4.0, 16.0], 1.1e13, 6)
     assert (args.width, args.workers, args.threads, args.figure_only) == (0.25, 2, 1, False)
 
 
@@ -49,7 +49,7 @@ def test_cells_scale_both_step_sizes_and_share_the_budget():
     for config in by_key.values():
         assert (config["model"], config["batch_size"], config["data"]["name"]) == ("mnist28", 100, "mnist")
         assert config["optimizer"]["betas"] == [0.5, 0.999]  # the mnist named config's
-        assert config["budget_flops"] == 2.0e12 and config["eval_points"] == [0, 0.333333, 0.666667, 1.0]
+        assert config["budget_flops"] == 1.1e13 and config["eval_points"] == [0, 0.333333, 0.666667, 1.0]
         assert config["output"] == "somewhere"
 
 
@@ -63,11 +63,11 @@ def test_a_tiny_run_draws_both_panels_against_cpu_time(tmp_path, monkeypatch, ca
     assert mnist_cpu_time.main(["--data", str(SHARED_DATA), "--out", str(out), "--seeds", "1", "--scales", "1",
                                 "--budget-flops", "1e9", "--evals", "1", "--width", "0.0625"]) == 0
     printed = capsys.readouterr().out
-    assert "adam x1 (G 5e-04, D 1e-04)" in printed and "extra_adam x1 (G 5e-04, D 1e-04)" in printed
+    assert "adam x1 (G 5.0e-04, D 1.0e-04)" in printed and "extra_adam x1 (G 5.0e-04, D 1.0e-04)" in printed
     with Image.open(out / "figures" / "mnist_cpu_time.png") as image:
         assert image.size == (1800, 675)  # two 6 x 4.5 inch panels at 150 dpi
     drawn, styles = mnist_cpu_time.groups(out)
-    assert [group.label for group in drawn] == ["adam x1 (G 5e-04, D 1e-04)", "extra_adam x1 (G 5e-04, D 1e-04)"]
+    assert [group.label for group in drawn] == ["adam x1 (G 5.0e-04, D 1.0e-04)", "extra_adam x1 (G 5.0e-04, D 1.0e-04)"]
     assert [styles[group.label]["linestyle"] for group in drawn] == ["-", "--"]
     (run,) = drawn[0].runs
     assert run.curve("recon_class_accuracy")[0][0] == 0 and len(run.curve("classifier_accuracy")[0]) == 1
