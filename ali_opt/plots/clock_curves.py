@@ -5,7 +5,7 @@ simultaneous updates and the stochastic extragradient method; :func:`metrics_vs_
 that figure for any logged metrics and clock (``cpu_time`` by default), one panel per
 metric. Per group: the mean over its seeds with a min-max band, each seed's metric (logged
 at evaluation steps) placed at the clock's value at those steps (interpolated between the
-logging steps, :meth:`~ali_opt.records.runs.Run.clock_at`; :func:`~ali_opt.plots.curves.seed_band`).
+logging steps, :meth:`~ali_opt.records.runs.Run.clock_at`; :func:`~ali_opt.plots.curves.clock_band`).
 A panel's reference (``Panel.reference``, e.g. the mean image's MSE for ``recon_mse`` or the
 digit classifier's own accuracy, the ceiling of ``recon_class_accuracy``) is a metric logged
 once at step 0; its mean over every run is a grey line.
@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from ..records.runs import Group  # noqa: E402
 from ..records.selection import baseline  # noqa: E402
 from ..records.tables import finite_mean  # noqa: E402
-from .curves import CLOCK_LABELS, group_colours, save_with_legend, seed_band  # noqa: E402
+from .curves import CLOCK_LABELS, clock_band, group_colours, save_with_legend  # noqa: E402
 from .styles import reference_line  # noqa: E402
 
 REFERENCE_STYLES = ({"color": "0.5", "linestyle": "--", "linewidth": 1.2},
@@ -56,8 +56,7 @@ def metrics_vs_clock(groups: Sequence[Group], panels: Sequence[Panel], path: Pat
     references = []
     for index, (axis, panel) in enumerate(zip(axes[0], panels)):
         for group in groups:
-            band = seed_band([(run.clock_at(run.curve(panel.metric)[0], clock), run.curve(panel.metric)[1])
-                              for run in group.runs])
+            band = clock_band(group.runs, panel.metric, clock)
             if band is None:
                 continue
             grid, mean, low, high = band

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 
-from ..records.runs import Group  # noqa: E402
+from ..records.runs import Group, Run  # noqa: E402
 from ..records.selection import shared_compute_clock  # noqa: E402
 
 EQUILIBRIUM_LOSS = 2 * math.log(2)
@@ -64,7 +64,7 @@ def ema(values: np.ndarray, beta: float) -> np.ndarray:
 
 def recon_vs_time(groups: Sequence[Group], path: Path, pdf: bool = False) -> list[Path]:
     """Held-out ``recon_mse`` against wall-clock and CPU time: per group, the mean over seeds
-    with a min-max band, the seeds interpolated onto a common time grid.
+    with a min-max band (:func:`clock_band`).
 
     ``recon_mse`` is logged at evaluation steps and the clocks at logging steps: a clock is
     interpolated at each evaluation step. Past the end of a seed's run (diverged or in
@@ -74,8 +74,7 @@ def recon_vs_time(groups: Sequence[Group], path: Path, pdf: bool = False) -> lis
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True, layout="constrained")
     for group in groups:
         for axis, clock in zip(axes, CLOCK_LABELS):
-            band = seed_band([(run.clock_at(run.curve("recon_mse")[0], clock), run.curve("recon_mse")[1])
-                              for run in group.runs])
+            band = clock_band(group.runs, "recon_mse", clock)
             if band is None:
                 continue
             grid, mean, low, high = band
@@ -89,6 +88,20 @@ def recon_vs_time(groups: Sequence[Group], path: Path, pdf: bool = False) -> lis
     axes[0].set_ylabel("held-out reconstruction MSE\n(per pixel, pixels in [0, 1])")
     figure.suptitle("Held-out reconstruction error against training time (line: mean over seeds, band: min-max)")
     return save_with_legend(figure, path, pdf, *_group_entries(groups, colours))
+
+
+def clock_band(runs: Sequence[Run], metric: str, clock: str):
+    """Mean, min and max over ``runs`` of ``metric`` against ``clock``. Runs evaluated at the
+    same steps are averaged evaluation by evaluation, each point at the mean of the runs'
+    clocks there, so seeds whose clocks run at slightly different speeds give one curve to the
+    last evaluation; otherwise (a run diverged or is still running) :func:`seed_band`."""
+    curves = [run.curve(metric) for run in runs]
+    series = [(run.clock_at(steps, clock), values) for run, (steps, values) in zip(runs, curves)]
+    steps = [steps for steps, _ in curves]
+    if not steps or not len(steps[0]) or any(not np.array_equal(steps[0], other) for other in steps[1:]):
+        return seed_band(series)
+    values = np.array([values for _, values in series], dtype=float)
+    return np.mean([x for x, _ in series], axis=0), values.mean(axis=0), values.min(axis=0), values.max(axis=0)
 
 
 def seed_band(series: Sequence[tuple[np.ndarray, np.ndarray]]):

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from ali_opt.errors import ConfigError
-from ali_opt.plots.curves import ema, seed_band
+from ali_opt.plots.curves import clock_band, ema, seed_band
 from ali_opt.records.runs import format_value, group_runs, load_runs
 from ali_opt.records.comparison_summary import summarize
 from ali_opt.plots.__main__ import main
@@ -187,6 +187,33 @@ def test_seed_band_counts_only_seeds_covering_each_point():
                                        (np.array([0.0, 5.0]), np.array([3.0, 3.0]))])
     assert mean[0] == 2.0 and low[0] == 1.0 and high[0] == 3.0
     assert mean[-1] == 1.0 and grid[-1] == 10.0
+
+
+class ClockedRun:
+    """What clock_band reads of a run: a metric's curve and the clock at its steps."""
+
+    def __init__(self, steps, values, seconds_per_step):
+        self.steps, self.values, self.rate = np.array(steps), np.array(values, dtype=float), seconds_per_step
+
+    def curve(self, metric):
+        return self.steps, self.values
+
+    def clock_at(self, steps, clock):
+        return np.asarray(steps, dtype=float) * self.rate
+
+
+def test_clock_band_averages_seeds_evaluation_by_evaluation_at_their_mean_clock():
+    # Two seeds evaluated at the same steps, one clock 10% slower: the curve ends at the mean of
+    # the final values (4.0), at the mean final clock, not on the slower seed alone.
+    x, mean, low, high = clock_band([ClockedRun([0, 10, 20], [1, 2, 3], 1.0),
+                                     ClockedRun([0, 10, 20], [3, 4, 5], 1.1)], "m", "cpu_time")
+    assert x.tolist() == pytest.approx([0.0, 10.5, 21.0])
+    assert (mean.tolist(), low.tolist(), high.tolist()) == ([2.0, 3.0, 4.0], [1.0, 2.0, 3.0], [3.0, 4.0, 5.0])
+
+
+def test_clock_band_falls_back_to_the_covering_seeds_when_steps_differ():
+    x, mean, _, _ = clock_band([ClockedRun([0, 10], [1, 1], 1.0), ClockedRun([0, 5], [3, 3], 1.0)], "m", "cpu_time")
+    assert mean[0] == 2.0 and mean[-1] == 1.0 and x[-1] == 10.0
 
 
 def test_ema_is_bias_corrected():
